@@ -6,11 +6,16 @@
  * config validator module refuses to start a misconfigured backend.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import { loadDatabaseCa } from './databaseCa';
+import { reportStartupFailure } from './startupFailure';
+
+loadDatabaseCa();
 
 const backend = createBackend();
 
-// Refuses to boot with one error that lists every configuration problem.
-backend.add(import('@internal/backend-module-config-validator'));
+// Loads config like the default root config service, then validates it and
+// refuses to boot with one error that lists every problem.
+backend.add(import('@internal/config-validator'));
 
 backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-proxy-backend'));
@@ -40,4 +45,4 @@ backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 
 backend.add(import('@backstage/plugin-user-settings-backend'));
 
-backend.start();
+backend.start().catch(reportStartupFailure);

@@ -1,0 +1,177 @@
+import { ConfigReader } from '@backstage/config';
+import { formatProblems } from './problems';
+import { modeOf, validate } from './validate';
+
+/** A production config with every required value present. */
+function completeProduction(): Record<string, any> {
+  return {
+    app: { baseUrl: 'https://portal.example.com' },
+    backend: {
+      baseUrl: 'https://portal.example.com',
+      auth: {
+        externalAccess: [
+          { type: 'legacy', options: { secret: 'a'.repeat(32), subject: 'ci' } },
+        ],
+      },
+      database: {
+        client: 'pg',
+        connection: {
+          host: 'db.example.com',
+          user: 'backstage',
+          password: 'secret',
+          ssl: { require: true, rejectUnauthorized: true },
+        },
+      },
+    },
+    integrations: { gitlab: [{ host: 'gitlab.example.com', token: 'glpat-x' }] },
+    auth: {
+      environment: 'production',
+      providers: { github: { production: { clientId: 'id', clientSecret: 's' } } },
+    },
+    goldenPath: {
+      signIn: 'github',
+      gitlab: { host: 'gitlab.example.com', appGroup: 'apps', gitopsGroup: 'platform/gitops' },
+      aws: {
+        accountId: '123456789012',
+        region: 'eu-west-1',
+        ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      },
+      argocd: { url: 'https://argocd.example.com', token: 't' },
+      kubernetes: { url: 'https://k8s.example.com', token: 't' },
+      baseDomain: 'apps.example.com',
+      ingress: {
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e-12ab',
+        albGroupName: 'shared',
+        loadBalancerSourceCidrs: ['10.0.0.0/16'],
+      },
+    },
+  };
+}
+
+/** Sets (or, with undefined, deletes) a dotted key in a deep copy. */
+function withKey(data: Record<string, any>, key: string, value: unknown) {
+  const copy = JSON.parse(JSON.stringify(data));
+  const parts = key.split('.');
+  let node = copy;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part];
+  }
+  if (value === undefined) delete node[parts.at(-1)!];
+  else node[parts.at(-1)!] = value;
+  return copy;
+}
+
+const production = (data: Record<string, any>, env: Record<string, string> = {}) =>
+  validate(new ConfigReader(data), {
+    mode: 'production',
+    env,
+    checkReadable: path => (path === '/readable.pem' ? undefined : 'ENOENT'),
+  });
+
+describe('validate', () => {
+  it('accepts a complete production config', () => {
+    expect(production(completeProduction())).toEqual([]);
+  });
+
+  it('accepts the local defaults (guest, SQLite, no secrets)', () => {
+    const local = { auth: { providers: { guest: {} } }, backend: { database: { client: 'better-sqlite3' } } };
+    expect(validate(new ConfigReader(local), { mode: 'local' })).toEqual([]);
+  });
+
+  it.each([
+    ['auth.providers.github.production.clientId', 'AUTH_GITHUB_CLIENT_ID'],
+    ['auth.providers.github.production.clientSecret', 'AUTH_GITHUB_CLIENT_SECRET'],
+    ['backend.database.connection.host', 'POSTGRES_HOST'],
+    ['backend.database.connection.password', 'POSTGRES_PASSWORD'],
+    ['goldenPath.gitlab.appGroup', 'GITLAB_APP_GROUP'],
+    ['goldenPath.gitlab.gitopsGroup', 'GITLAB_GITOPS_GROUP'],
+    ['goldenPath.argocd.url', 'ARGOCD_URL'],
+    ['goldenPath.argocd.token', 'ARGOCD_TOKEN'],
+    ['goldenPath.aws.accountId', 'AWS_ACCOUNT_ID'],
+    ['goldenPath.aws.region', 'AWS_REGION'],
+    ['goldenPath.aws.ecrRegistry', 'ECR_REGISTRY'],
+    ['goldenPath.baseDomain', 'BASE_DOMAIN'],
+    ['goldenPath.ingress.certificateArn', 'ACM_CERTIFICATE_ARN'],
+  ])('reports missing %s with its variable %s', (key, envVar) => {
+    expect(production(withKey(completeProduction(), key, undefined))).toEqual([
+      expect.objectContaining({ key, envVar, message: expect.stringMatching(/^is missing/) }),
+    ]);
+  });
+
+  it.each([
+    ['auth.providers.guest', {}, 'auth.providers.guest', /guest sign-in must not be enabled/],
+    ['backend.database.client', 'better-sqlite3', 'backend.database.client', /production uses PostgreSQL/],
+    ['backend.database.connection.ssl.require', false, 'backend.database.connection.ssl.require', /RDS requires TLS/],
+    ['backend.database.connection.ssl.rejectUnauthorized', false, 'backend.database.connection.ssl.rejectUnauthorized', /verified/],
+    ['backend.auth.externalAccess', [], 'backend.auth.externalAccess', /legacy access entry/],
+    ['backend.auth.externalAccess', [{ type: 'legacy', options: { secret: 'short', subject: 'x' } }], 'backend.auth.externalAccess', /shorter than 24/],
+    ['integrations.gitlab', [], 'integrations.gitlab', /needs an entry for host "gitlab.example.com"/],
+    ['goldenPath.aws.ecrRegistry', '999999999999.dkr.ecr.eu-west-1.amazonaws.com', 'goldenPath.aws.ecrRegistry', /has registry 123456789012/],
+    ['app.baseUrl', 'http://localhost:3000', 'app.baseUrl', /points at localhost/],
+    ['goldenPath.signIn', 'guest', 'goldenPath.signIn', /must be "github"/],
+  ])('rejects %s = %j in production', (key, value, problemKey, message) => {
+    expect(production(withKey(completeProduction(), key, value))).toEqual([
+      expect.objectContaining({ key: problemKey, message: expect.stringMatching(message) }),
+    ]);
+  });
+
+  it.each([
+    ['goldenPath.gitlab.apGroup', 'apps', 'goldenPath.gitlab.apGroup', /not a known key/],
+    ['goldenPath.replicas', 2, 'goldenPath.replicas', /not a known key/],
+    ['goldenPath.aws.accountId', 123456789012, 'goldenPath.aws.accountId', /string/],
+    ['goldenPath.aws.region', 'Ireland', 'goldenPath.aws.region', /AWS region/],
+    ['goldenPath.ingress.certificateArn', 'not-an-arn', 'goldenPath.ingress.certificateArn', /ACM certificate ARN/],
+    ['goldenPath.gitlab.host', 'https://gitlab.example.com', 'goldenPath.gitlab.host', /without scheme/],
+  ])('rejects %s = %j in every mode', (key, value, problemKey, message) => {
+    const data = withKey(completeProduction(), key, value);
+    for (const mode of ['local', 'production'] as const) {
+      expect(validate(new ConfigReader(data), { mode })).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ key: problemKey, message: expect.stringMatching(message) }),
+        ]),
+      );
+    }
+  });
+
+  it('reports an unreadable CA file with its variable', () => {
+    expect(production(completeProduction(), { POSTGRES_CA_FILE: '/missing.pem' })).toEqual([
+      {
+        key: 'backend.database.connection.ssl.ca',
+        envVar: 'POSTGRES_CA_FILE',
+        message: expect.stringContaining('CA file "/missing.pem" cannot be read (ENOENT)'),
+      },
+    ]);
+    expect(production(completeProduction(), { POSTGRES_CA_FILE: '/readable.pem' })).toEqual([]);
+  });
+
+  it('lists every problem of an empty production config at once', () => {
+    const problems = production({ auth: { environment: 'production' } });
+    const keys = problems.map(p => p.key);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'auth.providers.github.production.clientId',
+        'backend.auth.externalAccess',
+        'backend.database.client',
+        'backend.database.connection.host',
+        'goldenPath.gitlab.appGroup',
+        'goldenPath.argocd.token',
+        'goldenPath.aws.ecrRegistry',
+        'goldenPath.baseDomain',
+      ]),
+    );
+    expect(problems.length).toBeGreaterThanOrEqual(20);
+    expect(formatProblems(problems).split('\n')).toHaveLength(problems.length + 1);
+  });
+});
+
+describe('modeOf', () => {
+  it.each([
+    [{}, {}, 'local'],
+    [{}, { NODE_ENV: 'production' }, 'production'],
+    [{ auth: { environment: 'production' } }, {}, 'production'],
+    [{ auth: { environment: 'development' } }, { NODE_ENV: 'development' }, 'local'],
+  ])('config %j with env %j is %s', (data, env, mode) => {
+    expect(modeOf(new ConfigReader(data), env)).toBe(mode);
+  });
+});

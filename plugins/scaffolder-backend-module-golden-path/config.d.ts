@@ -1,0 +1,91 @@
+export interface Config {
+  /**
+   * Golden Path IDP platform settings: where new services are created.
+   * Checked at startup by @internal/backend-module-config-validator.
+   */
+  goldenPath?: {
+    /**
+     * Which sign-in the portal offers: `guest` locally, `github` in production.
+     * @visibility frontend
+     */
+    signIn?: 'guest' | 'github';
+
+    /** GitLab; the API token lives in `integrations.gitlab[].token` for this host. */
+    gitlab?: {
+      /** Host of the GitLab instance, e.g. gitlab.example.com. Env: GITLAB_HOST. */
+      host?: string;
+      /** API base URL when it is not https://<host>/api/v4 (e.g. the local sandbox). */
+      apiBaseUrl?: string;
+      /** Full path of the group that holds app repositories. Env: GITLAB_APP_GROUP. */
+      appGroup?: string;
+      /** Full path of the platform group that holds GitOps repositories. Env: GITLAB_GITOPS_GROUP. */
+      gitopsGroup?: string;
+    };
+
+    /** AWS account that hosts the ECR repositories and per-app IAM policies. */
+    aws?: {
+      /** 12-digit account id. Env: AWS_ACCOUNT_ID. */
+      accountId?: string;
+      /** Region, e.g. eu-west-1. Env: AWS_REGION. */
+      region?: string;
+      /** ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com. Env: ECR_REGISTRY. */
+      ecrRegistry?: string;
+      /** Endpoint override for ECR and IAM (local sandbox only). */
+      endpoint?: string;
+    };
+
+    /** ArgoCD instance that deploys the GitOps repositories. */
+    argocd?: {
+      /** Base URL of the ArgoCD UI and API. Env: ARGOCD_URL. */
+      url?: string;
+      /**
+       * API token of an ArgoCD account allowed to manage projects and applications. Env: ARGOCD_TOKEN.
+       * @visibility secret
+       */
+      token?: string;
+      /** Namespace ArgoCD runs in. Default argocd. */
+      namespace?: string;
+    };
+
+    /** Kubernetes cluster the services run in. */
+    kubernetes?: {
+      /** Cluster name shown in the catalog. Env: K8S_CLUSTER_NAME. */
+      clusterName?: string;
+      /** API server URL used to apply the namespace bundle. Env: K8S_API_URL. */
+      url?: string;
+      /**
+       * Service-account token for the API server. Env: K8S_TOKEN.
+       * @visibility secret
+       */
+      token?: string;
+      /**
+       * Base64 CA certificate of the API server. Env: K8S_CA_DATA.
+       * @visibility secret
+       */
+      caData?: string;
+      /** Skip TLS verification (local sandbox only). */
+      skipTLSVerify?: boolean;
+      /** The cluster's server URL as ArgoCD knows it. Default https://kubernetes.default.svc. */
+      argocdClusterServer?: string;
+    };
+
+    /** Services are served at <name>.<baseDomain>. Env: BASE_DOMAIN. */
+    baseDomain?: string;
+
+    /** The shared AWS load balancer. */
+    ingress?: {
+      /** ACM certificate ARN for the HTTPS listener. Env: ACM_CERTIFICATE_ARN. */
+      certificateArn?: string;
+      /** Shared ALB ingress group name. Env: ALB_GROUP_NAME. */
+      albGroupName?: string;
+      /** CIDRs the ALB sends traffic from (VPC subnets); the only sources allowed to reach an app. */
+      loadBalancerSourceCidrs?: string[];
+    };
+
+    /** ClusterSecretStore that ExternalSecrets read from. Default aws-secrets-manager. */
+    secretStoreName?: string;
+
+    /** Namespace of Prometheus, allowed to scrape /metrics. Default monitoring. */
+    monitoringNamespace?: string;
+  };
+}
