@@ -42,7 +42,8 @@ ensure_yarn() {
   local release
   release="$(ls "$REPO_ROOT"/.yarn/releases/yarn-*.cjs | head -n 1)"
   mkdir -p "$TOOLS/bin"
-  printf '#!/bin/sh\nexec node "%s" "$@"\n' "$release" >"$TOOLS/bin/yarn"
+  # Pin the Node that bootstrap chose, so native modules match it.
+  printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v node)" "$release" >"$TOOLS/bin/yarn"
   chmod +x "$TOOLS/bin/yarn"
   export PATH="$TOOLS/bin:$PATH"
 }

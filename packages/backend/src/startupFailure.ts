@@ -9,11 +9,14 @@ export function reportStartupFailure(error: unknown): never {
   while (cause instanceof Error && cause.cause instanceof Error) {
     cause = cause.cause;
   }
-  const isConfigProblem =
-    cause instanceof Error && cause.name === 'ConfigValidationError';
-  const text = isConfigProblem
-    ? cause.message
-    : `Backend failed to start: ${cause instanceof Error ? cause.stack : String(cause)}`;
+  let text: string;
+  if (cause instanceof Error && cause.name === 'ConfigValidationError') {
+    text = cause.message;
+  } else if (cause instanceof Error) {
+    text = `Backend failed to start: ${cause.stack ?? cause.message}`;
+  } else {
+    text = `Backend failed to start: ${String(cause)}`;
+  }
   process.stderr.write(`${text}\n`);
   process.exit(1);
 }

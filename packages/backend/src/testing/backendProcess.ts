@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
+// Test-only helper that always runs from source, never from a production build.
+// eslint-disable-next-line no-restricted-syntax
 const BACKEND_DIR = path.resolve(__dirname, '../..');
 export const REPO_ROOT = path.resolve(BACKEND_DIR, '../..');
 

@@ -1,0 +1,26 @@
+import { SignInPage as CoreSignInPage } from '@backstage/core-components';
+import {
+  configApiRef,
+  githubAuthApiRef,
+  useApi,
+} from '@backstage/frontend-plugin-api';
+import { SignInPageProps } from '@backstage/core-plugin-api';
+
+const githubProvider = {
+  id: 'github-auth-provider',
+  title: 'GitHub',
+  message: 'Sign in with your GitHub account',
+  apiRef: githubAuthApiRef,
+};
+
+/**
+ * GitHub in production, guest locally: `goldenPath.signIn` (a frontend-visible
+ * key, checked by the config validator) decides which provider is offered.
+ */
+export function GoldenPathSignInPage(props: SignInPageProps) {
+  const signIn = useApi(configApiRef).getOptionalString('goldenPath.signIn');
+  if (signIn === 'github') {
+    return <CoreSignInPage {...props} provider={githubProvider} />;
+  }
+  return <CoreSignInPage {...props} auto providers={['guest']} />;
+}
