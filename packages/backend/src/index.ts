@@ -44,5 +44,7 @@ backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 
 backend.add(import('@backstage/plugin-user-settings-backend'));
+// Live updates (scaffolder task progress, user settings) over a websocket.
+backend.add(import('@backstage/plugin-signals-backend'));
 
 backend.start().catch(reportStartupFailure);
