@@ -1,6 +1,17 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
-import { createNameValidateAction } from './actions';
+import { createGoldenPathActions } from './actions';
+import { ArgoCdClient } from './clients/ArgoCdClient';
+import { AwsRegistryClient } from './clients/AwsRegistryClient';
+import { CatalogGateway } from './clients/CatalogGateway';
+import { GitLabClient } from './clients/GitLabClient';
+import { KubernetesClient } from './clients/KubernetesClient';
+import { SagaJournals } from './saga';
+import { readPlatformSettings } from './settings';
 
 /**
  * Registers the golden-path scaffolder actions. Only wiring lives here:
@@ -11,9 +22,24 @@ export const scaffolderModuleGoldenPath = createBackendModule({
   moduleId: 'golden-path',
   register(env) {
     env.registerInit({
-      deps: { scaffolder: scaffolderActionsExtensionPoint },
-      async init({ scaffolder }) {
-        scaffolder.addActions(createNameValidateAction());
+      deps: {
+        scaffolder: scaffolderActionsExtensionPoint,
+        config: coreServices.rootConfig,
+        auth: coreServices.auth,
+        catalog: catalogServiceRef,
+      },
+      async init({ scaffolder, config, auth, catalog }) {
+        scaffolder.addActions(
+          ...createGoldenPathActions({
+            settings: readPlatformSettings(config),
+            gitlab: GitLabClient.fromConfig(config),
+            aws: AwsRegistryClient.fromConfig(config),
+            argocd: ArgoCdClient.fromConfig(config),
+            kubernetes: KubernetesClient.fromConfig(config),
+            catalog: new CatalogGateway(catalog, auth),
+            journals: new SagaJournals(),
+          }),
+        );
       },
     });
   },

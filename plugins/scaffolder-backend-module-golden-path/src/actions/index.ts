@@ -1,1 +1,33 @@
-export { createNameValidateAction } from './nameValidate';
+export { createPlatformNameValidateAction } from './platformNameValidate';
+export { createPlatformSettingsReadAction } from './platformSettingsRead';
+export { createPlatformNameCheckAction } from './platformNameCheck';
+export { createGitlabRepositoriesEnsureAction } from './gitlabRepositoriesEnsure';
+export { createAwsEcrEnsureAction } from './awsEcrEnsure';
+export { createArgocdApplicationEnsureAction } from './argocdApplicationEnsure';
+export { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
+export { createCatalogEntityRegisterAction } from './catalogEntityRegister';
+export type { ActionDeps } from './deps';
+
+import { ActionDeps } from './deps';
+import { createPlatformNameValidateAction } from './platformNameValidate';
+import { createPlatformSettingsReadAction } from './platformSettingsRead';
+import { createPlatformNameCheckAction } from './platformNameCheck';
+import { createGitlabRepositoriesEnsureAction } from './gitlabRepositoriesEnsure';
+import { createAwsEcrEnsureAction } from './awsEcrEnsure';
+import { createArgocdApplicationEnsureAction } from './argocdApplicationEnsure';
+import { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
+import { createCatalogEntityRegisterAction } from './catalogEntityRegister';
+
+/** Every golden-path action, in the order the golden-path template runs them. */
+export function createGoldenPathActions(deps: ActionDeps) {
+  return [
+    createPlatformNameValidateAction(deps),
+    createPlatformSettingsReadAction(deps),
+    createPlatformNameCheckAction(deps),
+    createGitlabRepositoriesEnsureAction(deps),
+    createAwsEcrEnsureAction(deps),
+    createArgocdApplicationEnsureAction(deps),
+    createKubernetesBundleApplyAction(deps),
+    createCatalogEntityRegisterAction(deps),
+  ];
+}

@@ -3,13 +3,13 @@ import yaml from 'yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Validate the service name entered in the form',
+    description: 'Refuse a service name that is already taken anywhere',
     example: yaml.stringify({
       steps: [
         {
-          id: 'validate-name',
-          action: 'idp:name:validate',
-          name: 'Check the service name',
+          id: 'name-free',
+          action: 'idp:platform:name:check',
+          name: 'Check the name is free',
           input: { name: 'payments-api' },
         },
       ],

@@ -1,0 +1,81 @@
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { renderAppProject, renderApplication } from '../render/argocd';
+import { deriveNames } from '../render/derive';
+import { ActionDeps } from './deps';
+import { serviceInputSchema, toServiceRequest } from './serviceInput';
+import { examples } from './argocdApplicationEnsure.examples';
+
+/**
+ * Creates the service's ArgoCD AppProject (its GitOps repository and
+ * namespace only) and Application (automated sync). Identical existing
+ * objects are accepted; different ones fail unless `update` is set.
+ */
+export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
+  return createTemplateAction({
+    id: 'idp:argocd:application:ensure',
+    description:
+      'Creates the ArgoCD AppProject (one source repository, one namespace) and the Application (automated sync, prune, self-heal). Retries while GitLab and ArgoCD catch up. Rolls back everything the task created if it fails.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...serviceInputSchema,
+        update: z =>
+          z.boolean().optional().describe('Overwrite an existing project/application that differs (default false: fail instead)'),
+      },
+      output: {
+        argocdAppUrl: z => z.string().describe('The application in the ArgoCD UI'),
+        project: z => z.string().describe('Name of the AppProject'),
+        application: z => z.string().describe('Name of the Application'),
+      },
+    },
+    async handler(ctx) {
+      const request = toServiceRequest(ctx.input);
+      const project = renderAppProject(deps.settings, request);
+      const application = renderApplication(deps.settings, request);
+      const names = deriveNames(deps.settings, ctx.input.name);
+      const outputs = () => {
+        ctx.output('argocdAppUrl', names.argocdAppUrl);
+        ctx.output('project', project.metadata.name);
+        ctx.output('application', application.metadata.name);
+      };
+      if (ctx.isDryRun) {
+        ctx.logger.info(`Dry run: would create ArgoCD project ${project.metadata.name} and application ${application.metadata.name}`);
+        outputs();
+        return;
+      }
+      const { argocd } = deps;
+      const update = ctx.input.update ?? false;
+      const journal = deps.journals.forTask(ctx.task.id);
+      await journal.run(ctx.logger, async () => {
+        await journal.step({
+          name: `ArgoCD project ${project.metadata.name}`,
+          do: () =>
+            ctx.checkpoint({
+              key: `ensure.argocd.project.${project.metadata.name}`,
+              fn: async () => {
+                const outcome = await argocd.ensureProject(project, { update });
+                ctx.logger.info(`ArgoCD project ${project.metadata.name} ${outcome}`);
+                return project.metadata.name;
+              },
+            }),
+          undo: name => argocd.deleteProject(name),
+        });
+        await journal.step({
+          name: `ArgoCD application ${application.metadata.name}`,
+          do: () =>
+            ctx.checkpoint({
+              key: `ensure.argocd.application.${application.metadata.name}`,
+              fn: async () => {
+                const outcome = await argocd.ensureApplication(application, { update });
+                ctx.logger.info(`ArgoCD application ${application.metadata.name} ${outcome}`);
+                return application.metadata.name;
+              },
+            }),
+          undo: name => argocd.deleteApplication(name),
+        });
+      });
+      outputs();
+    },
+  });
+}

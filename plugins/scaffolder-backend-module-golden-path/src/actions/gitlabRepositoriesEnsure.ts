@@ -1,0 +1,198 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictError, InputError } from '@backstage/errors';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { deriveNames } from '../render/derive';
+import { assertImageTag, resolveServiceRequest } from '../render/input';
+import { renderGitopsRepository } from '../render/gitops';
+import { GitLabApi, GitLabFile } from '../clients/types';
+import { ActionDeps, taskTopic } from './deps';
+import { serviceInputSchema, toServiceRequest } from './serviceInput';
+import { examples } from './gitlabRepositoriesEnsure.examples';
+
+/** Image tag of the GitOps Deployment until the app's first pipeline pushes one. */
+export const INITIAL_IMAGE_TAG = 'initial';
+
+/** Reads every file under `dir` (skipping .git), paths relative to it. */
+async function readTree(dir: string): Promise<GitLabFile[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const files: GitLabFile[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(dir, full).split(path.sep).join('/');
+    if (rel === '.git' || rel.startsWith('.git/')) continue;
+    files.push({ path: rel, content: await fs.readFile(full, 'utf8') });
+  }
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * Finds or creates a project. A project carrying this task's topic is ours
+ * (a replay after a crash); any other existing project is a conflict.
+ */
+async function ensureProject(
+  gitlab: GitLabApi,
+  opts: { groupPath: string; name: string; description: string; taskId: string },
+) {
+  const fullPath = `${opts.groupPath}/${opts.name}`;
+  const topic = taskTopic(opts.taskId);
+  const adoptOrConflict = async () => {
+    const existing = await gitlab.findProject(fullPath);
+    if (existing?.topics.includes(topic)) return existing;
+    throw new ConflictError(`GitLab project ${fullPath} already exists`);
+  };
+  if (await gitlab.findProject(fullPath)) return adoptOrConflict();
+  try {
+    return await gitlab.createProject({
+      groupPath: opts.groupPath,
+      name: opts.name,
+      description: opts.description,
+      topics: ['golden-path-idp', topic],
+    });
+  } catch (error) {
+    // Lost a race with another Create of the same name, or a replay.
+    if (error instanceof ConflictError) return adoptOrConflict();
+    throw error;
+  }
+}
+
+/**
+ * Creates the app repository (the rendered skeleton) and the platform-owned
+ * GitOps repository (rendered manifests), each pushed in one commit, with
+ * `main` protected and a GitOps deploy token stored as a masked variable of
+ * the app repository.
+ */
+export function createGitlabRepositoriesEnsureAction(deps: ActionDeps) {
+  return createTemplateAction({
+    id: 'idp:gitlab:repositories:ensure',
+    description:
+      'Creates the app repository from the workspace and the GitOps repository from rendered manifests, one commit each, main protected, GITOPS_DEPLOY_TOKEN set as a masked variable. Rolls back everything the task created if it fails.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...serviceInputSchema,
+        sourcePath: z =>
+          z.string().optional().describe('Workspace folder holding the rendered app skeleton (default: the workspace root)'),
+        initialImageTag: z =>
+          z.string().optional().describe(`Image tag the GitOps Deployment starts with (default "${INITIAL_IMAGE_TAG}")`),
+      },
+      output: {
+        appRepoUrl: z => z.string().describe('Browser URL of the app repository'),
+        pipelinesUrl: z => z.string().describe('Pipelines of the app repository'),
+        gitopsRepoUrl: z => z.string().describe('Browser URL of the GitOps repository'),
+        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml in the app repository'),
+      },
+    },
+    async handler(ctx) {
+      const request = resolveServiceRequest(deps.settings, toServiceRequest(ctx.input));
+      const imageTag = ctx.input.initialImageTag ?? INITIAL_IMAGE_TAG;
+      assertImageTag(imageTag, 'initialImageTag');
+      const names = deriveNames(deps.settings, request.name);
+      const sourceDir = resolveSafeChildPath(ctx.workspacePath, ctx.input.sourcePath ?? '.');
+      const appFiles = await readTree(sourceDir);
+      if (!appFiles.some(f => f.path === 'catalog-info.yaml')) {
+        throw new InputError(
+          `sourcePath "${ctx.input.sourcePath ?? '.'}" has no catalog-info.yaml: render the skeleton there first (fetch:template)`,
+        );
+      }
+      const gitopsFiles = renderGitopsRepository(deps.settings, request, { imageTag });
+      const outputs = () => {
+        ctx.output('appRepoUrl', names.appRepoWebUrl);
+        ctx.output('pipelinesUrl', `${names.appRepoWebUrl}/-/pipelines`);
+        ctx.output('gitopsRepoUrl', names.gitopsRepoWebUrl);
+        ctx.output('catalogInfoUrl', `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`);
+      };
+      if (ctx.isDryRun) {
+        ctx.logger.info(
+          `Dry run: would create ${names.appRepoPath} (${appFiles.length} files) and ${names.gitopsRepoPath} (${gitopsFiles.length} files)`,
+        );
+        outputs();
+        return;
+      }
+
+      const { gitlab } = deps;
+      const journal = deps.journals.forTask(ctx.task.id);
+      const [appGroup, gitopsGroup] = [names.appRepoPath, names.gitopsRepoPath].map(p =>
+        p.slice(0, p.lastIndexOf('/')),
+      );
+      await journal.run(ctx.logger, async () => {
+        const projects = [] as { id: number; pathWithNamespace: string }[];
+        for (const [groupPath, projectName, description] of [
+          [appGroup, request.name, request.description],
+          [gitopsGroup, `${request.name}-gitops`, `GitOps manifests of ${request.name} (managed by the platform)`],
+        ] as const) {
+          const fullPath = `${groupPath}/${projectName}`;
+          projects.push(
+            await journal.step({
+              name: `GitLab project ${fullPath}`,
+              do: () =>
+                ctx.checkpoint({
+                  key: `ensure.gitlab.project.${fullPath}`,
+                  fn: async () => {
+                    const p = await ensureProject(gitlab, {
+                      groupPath,
+                      name: projectName,
+                      description,
+                      taskId: ctx.task.id,
+                    });
+                    ctx.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
+                    return { id: p.id, pathWithNamespace: p.pathWithNamespace };
+                  },
+                }),
+              undo: p => gitlab.deleteProject(p),
+            }),
+          );
+        }
+        const [app, gitops] = projects;
+
+        for (const [project, files, message] of [
+          [app, appFiles, `Initial commit of ${request.name} from the golden-path template`],
+          [gitops, gitopsFiles, `Initial manifests of ${request.name}`],
+        ] as const) {
+          await ctx.checkpoint({
+            key: `ensure.gitlab.commit.${project.pathWithNamespace}`,
+            fn: async () => {
+              const { sha } = await gitlab.commitFiles(project.id, { branch: 'main', message, files: [...files] });
+              ctx.logger.info(`Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`);
+              return sha;
+            },
+          });
+          await gitlab.protectBranch(project.id, 'main');
+        }
+
+        // The app pipeline's update-gitops stage pushes with this token.
+        // Its value goes only into a masked variable: the checkpoint keeps
+        // the token id, never the token.
+        await ctx.checkpoint({
+          key: `ensure.gitlab.deploy-token.${gitops.pathWithNamespace}`,
+          fn: async () => {
+            const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
+              name: `${request.name}-ci-update-gitops`,
+              scopes: ['write_repository'],
+              accessLevel: 40,
+              expiresAt: oneYearFrom(new Date()),
+            });
+            await gitlab.setVariable(app.id, {
+              key: 'GITOPS_DEPLOY_TOKEN',
+              value: token,
+              masked: true,
+              protected: true,
+            });
+            ctx.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
+            return id;
+          },
+        });
+      });
+      outputs();
+    },
+  });
+}
+
+function oneYearFrom(date: Date): string {
+  const d = new Date(date);
+  d.setUTCFullYear(d.getUTCFullYear() + 1);
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,76 @@
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  renderNamespace,
+  renderRole,
+  renderRoleBinding,
+  renderServiceAccount,
+} from '../render/kubernetes';
+import { renderNetworkPolicies } from '../render/networkPolicies';
+import { ServiceRequestInput } from '../render/input';
+import { PlatformSettings } from '../render/types';
+import { KubernetesObject } from '../clients/types';
+import { ActionDeps } from './deps';
+import { serviceInputSchema, toServiceRequest } from './serviceInput';
+import { examples } from './kubernetesBundleApply.examples';
+
+/**
+ * The namespace bundle applied directly (not only through ArgoCD), so the
+ * namespace's guard rails exist before anything can run in it.
+ */
+export function renderNamespaceBundle(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+): KubernetesObject[] {
+  return [
+    renderNamespace(settings, request),
+    ...renderNetworkPolicies(settings, request),
+    renderServiceAccount(settings, request),
+    renderRole(settings, request),
+    renderRoleBinding(settings, request),
+  ] as unknown as KubernetesObject[];
+}
+
+/** Server-side applies the Namespace + NetworkPolicy + RBAC bundle. */
+export function createKubernetesBundleApplyAction(deps: ActionDeps) {
+  return createTemplateAction({
+    id: 'idp:kubernetes:bundle:apply',
+    description:
+      "Server-side applies the service's Namespace, NetworkPolicies (default deny and the allowed flows), ServiceAccount, read-only Role and RoleBinding. Rolls back everything the task created if it fails.",
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: serviceInputSchema,
+      output: {
+        namespace: z => z.string().describe('The namespace of the service'),
+        objects: z => z.array(z.string()).describe('kind/name of every applied object'),
+      },
+    },
+    async handler(ctx) {
+      const bundle = renderNamespaceBundle(deps.settings, toServiceRequest(ctx.input));
+      const ids = bundle.map(o => `${o.kind}/${o.metadata.name}`);
+      const namespace = bundle[0].metadata.name;
+      if (ctx.isDryRun) {
+        ctx.logger.info(`Dry run: would apply ${ids.join(', ')}`);
+      } else {
+        const journal = deps.journals.forTask(ctx.task.id);
+        await journal.run(ctx.logger, () =>
+          journal.step({
+            name: `Kubernetes namespace ${namespace} and its policies`,
+            do: () =>
+              ctx.checkpoint({
+                key: `apply.kubernetes.bundle.${namespace}`,
+                fn: async () => {
+                  await deps.kubernetes.apply(bundle);
+                  ctx.logger.info(`Applied ${ids.join(', ')}`);
+                  return ids;
+                },
+              }),
+            undo: () => deps.kubernetes.delete(bundle),
+          }),
+        );
+      }
+      ctx.output('namespace', namespace);
+      ctx.output('objects', ids);
+    },
+  });
+}

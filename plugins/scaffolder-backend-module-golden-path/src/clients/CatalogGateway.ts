@@ -1,0 +1,92 @@
+import {
+  AuthService,
+  BackstageCredentials,
+} from '@backstage/backend-plugin-api';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { ConflictError, ForwardedError } from '@backstage/errors';
+
+/** What the actions need from the software catalog. */
+export interface CatalogApi {
+  /** Entity refs of existing entities named `name` (any kind, default namespace). */
+  findEntitiesNamed(name: string): Promise<string[]>;
+  /** Registers a catalog-info.yaml URL as the initiating user. */
+  register(
+    target: string,
+    credentials: BackstageCredentials,
+  ): Promise<{ locationId: string; entityRefs: string[] }>;
+  /** The location registered for `target` and its entities, if any. */
+  findLocation(target: string): Promise<{ locationId: string; entityRefs: string[] } | undefined>;
+  /** Removes a location and the entities it produced. Missing = done. */
+  unregister(locationId: string): Promise<void>;
+}
+
+/**
+ * The catalog through Backstage's catalog service. Lookups and cleanup use
+ * this module's own service credentials; registration uses the initiating
+ * user's credentials, so the catalog's permissions apply to the user.
+ */
+export class CatalogGateway implements CatalogApi {
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly auth: AuthService,
+  ) {}
+
+  async findEntitiesNamed(name: string): Promise<string[]> {
+    const credentials = await this.auth.getOwnServiceCredentials();
+    try {
+      const { items } = await this.catalog.getEntities(
+        {
+          filter: { 'metadata.name': name, 'metadata.namespace': 'default' },
+          fields: ['kind', 'metadata.name', 'metadata.namespace'],
+        },
+        { credentials },
+      );
+      return items.map(
+        e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`,
+      );
+    } catch (error) {
+      throw new ForwardedError(`Catalog lookup of "${name}" failed`, error);
+    }
+  }
+
+  async register(target: string, credentials: BackstageCredentials) {
+    try {
+      const { location, entities } = await this.catalog.addLocation(
+        { type: 'url', target },
+        { credentials },
+      );
+      return {
+        locationId: location.id,
+        entityRefs: entities.map(
+          e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`,
+        ),
+      };
+    } catch (error) {
+      if ((error as Error)?.name === 'ConflictError') {
+        throw new ConflictError(`${target} is already registered in the catalog`);
+      }
+      throw new ForwardedError(`Registering ${target} in the catalog failed`, error);
+    }
+  }
+
+  async findLocation(target: string) {
+    const credentials = await this.auth.getOwnServiceCredentials();
+    const location = await this.catalog.getLocationByRef(`url:${target}`, { credentials });
+    if (!location) return undefined;
+    const { items } = await this.catalog.getEntities(
+      { filter: { 'metadata.annotations.backstage.io/managed-by-origin-location': `url:${target}` }, fields: ['kind', 'metadata.name', 'metadata.namespace'] },
+      { credentials },
+    );
+    return {
+      locationId: location.id,
+      entityRefs: items.map(e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`),
+    };
+  }
+
+  async unregister(locationId: string): Promise<void> {
+    const credentials = await this.auth.getOwnServiceCredentials();
+    const location = await this.catalog.getLocationById(locationId, { credentials });
+    if (!location) return;
+    await this.catalog.removeLocationById(locationId, { credentials });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The ports the actions and the saga depend on, one per external system.
+ * Each is implemented by one class in this folder (built from config by its
+ * `static fromConfig`) and faked in tests. Every method that creates is an
+ * "ensure" or fails with ConflictError; every delete is idempotent (a missing
+ * resource counts as deleted). Errors are Backstage errors (NotFoundError,
+ * ConflictError, NotAllowedError, InputError, ForwardedError with the cause).
+ */
+
+/** A GitLab project as the actions need it. */
+export interface GitLabProject {
+  id: number;
+  /** e.g. `apps/payments-api` */
+  pathWithNamespace: string;
+  webUrl: string;
+  httpUrlToRepo: string;
+  description: string;
+  topics: string[];
+}
+
+export interface GitLabFile {
+  path: string;
+  content: string;
+}
+
+export interface GitLabApi {
+  /** The project at `fullPath`, or undefined. */
+  findProject(fullPath: string): Promise<GitLabProject | undefined>;
+  /**
+   * Creates a private project `<groupPath>/<name>` with default branch main.
+   * ConflictError when the path is taken (including by a project pending deletion).
+   */
+  createProject(opts: {
+    groupPath: string;
+    name: string;
+    description: string;
+    topics: string[];
+  }): Promise<GitLabProject>;
+  /** Pushes all files to `branch` in ONE commit (create or update per file). */
+  commitFiles(
+    projectId: number,
+    opts: { branch: string; message: string; files: GitLabFile[] },
+  ): Promise<{ sha: string }>;
+  /** Protects the branch (no force push; maintainers push/merge). Idempotent. */
+  protectBranch(projectId: number, branch: string): Promise<void>;
+  /**
+   * Creates or updates a project CI/CD variable. Masked values must meet
+   * GitLab's masking rules (InputError naming the key otherwise).
+   */
+  setVariable(
+    projectId: number,
+    variable: { key: string; value: string; masked: boolean; protected: boolean },
+  ): Promise<void>;
+  /** Creates a project access token; the token value is returned once. */
+  createProjectAccessToken(
+    projectId: number,
+    opts: { name: string; scopes: string[]; accessLevel: number; expiresAt: string },
+  ): Promise<{ id: number; token: string }>;
+  /**
+   * Deletes the project for good: DELETE, then (GitLab 18 defers deletion)
+   * DELETE again with permanently_remove=true&full_path=<path>. 404 = done.
+   */
+  deleteProject(project: { id: number; pathWithNamespace: string }): Promise<void>;
+}
+
+export interface EcrRepository {
+  name: string;
+  arn: string;
+  uri: string;
+  tags: Record<string, string>;
+}
+
+export interface IamPolicy {
+  name: string;
+  arn: string;
+  tags: Record<string, string>;
+}
+
+export interface AwsRegistryApi {
+  findRepository(name: string): Promise<EcrRepository | undefined>;
+  /** Immutable tags, scan on push, encryption, lifecycle policy (last 30 images), tags. ConflictError if it exists. */
+  createRepository(name: string, tags: Record<string, string>): Promise<EcrRepository>;
+  /** Force-deletes the repository and its images. Missing = done. */
+  deleteRepository(name: string): Promise<void>;
+  findPolicy(policyName: string): Promise<IamPolicy | undefined>;
+  /** ConflictError if a policy with that name exists. */
+  createPolicy(
+    policyName: string,
+    document: object,
+    tags: Record<string, string>,
+  ): Promise<IamPolicy>;
+  /** Detaches it everywhere, deletes non-default versions, deletes it. Missing = done. */
+  deletePolicy(policyArn: string): Promise<void>;
+  /** Creates an IAM user with the policy attached and one access key. ConflictError if the user exists. */
+  createCiUser(
+    userName: string,
+    policyArn: string,
+    tags: Record<string, string>,
+  ): Promise<{ userName: string; accessKeyId: string; secretAccessKey: string }>;
+  /** Deletes access keys, detaches policies, deletes the user. Missing = done. */
+  deleteCiUser(userName: string): Promise<void>;
+  /** Whether the user exists. */
+  userExists(userName: string): Promise<boolean>;
+}
+
+/** Outcome of an ensure against ArgoCD. */
+export type EnsureOutcome = 'created' | 'unchanged' | 'updated';
+
+export interface ArgoCdApi {
+  /** The AppProject (ArgoCD JSON), or undefined. */
+  getProject(name: string): Promise<Record<string, any> | undefined>;
+  /** Creates; identical spec = unchanged; different = ConflictError unless `update`. */
+  ensureProject(project: Record<string, any>, opts?: { update?: boolean }): Promise<EnsureOutcome>;
+  /** 404 = done. */
+  deleteProject(name: string): Promise<void>;
+  getApplication(name: string): Promise<Record<string, any> | undefined>;
+  /** Same rules as ensureProject; source repoURL normalised to end in .git. */
+  ensureApplication(app: Record<string, any>, opts?: { update?: boolean }): Promise<EnsureOutcome>;
+  /** Cascading delete; 404 = done. */
+  deleteApplication(name: string): Promise<void>;
+}
+
+/** A Kubernetes object as rendered (apiVersion, kind, metadata.name, optional metadata.namespace). */
+export type KubernetesObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+};
+
+export interface KubernetesApi {
+  /** Server-side apply of every object, in order, with our field manager. */
+  apply(objects: KubernetesObject[]): Promise<void>;
+  /** Deletes the objects in reverse order; 404 = done. */
+  delete(objects: KubernetesObject[]): Promise<void>;
+  namespaceExists(name: string): Promise<boolean>;
+}

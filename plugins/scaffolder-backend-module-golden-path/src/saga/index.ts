@@ -1,0 +1,2 @@
+export { SagaJournal, SagaJournals, SagaRolledBackError } from './Saga';
+export type { SagaStep, RollbackSummary } from './Saga';

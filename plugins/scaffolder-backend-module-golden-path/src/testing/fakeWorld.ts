@@ -1,0 +1,254 @@
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  ArgoCdApi,
+  AwsRegistryApi,
+  EcrRepository,
+  GitLabApi,
+  GitLabProject,
+  IamPolicy,
+  KubernetesApi,
+  KubernetesObject,
+} from '../clients/types';
+import { CatalogApi } from '../clients/CatalogGateway';
+
+/**
+ * An in-memory GitLab + AWS + ArgoCD + Kubernetes + catalog that implements
+ * the client ports with the same contracts (ConflictError on create of an
+ * existing resource, idempotent deletes), records every call, and can fail
+ * any call on demand. Used to test the saga across all actions; the real
+ * clients are tested against HTTP/SDK mocks in their own tests.
+ */
+export class FakeWorld {
+  readonly calls: string[] = [];
+  /** Fails the call whose 1-based index (counting all calls) is `failAt`. */
+  failAt?: number;
+  /** The call with this index takes effect and then never answers. */
+  crashAt?: number;
+  /** Secrets the fake hands out; tests assert they never leak. */
+  readonly canaries = {
+    gitlabAccessToken: 'canary-gitlab-access-token-0f6c2a91',
+    awsSecretAccessKey: 'canary/aws+secret0key0value0b7e41d9',
+  };
+
+  projects = new Map<string, GitLabProject & { files: Map<string, string>; variables: Map<string, string>; protected: Set<string>; tokens: number[] }>();
+  repositories = new Map<string, EcrRepository>();
+  policies = new Map<string, IamPolicy & { document: object }>();
+  users = new Map<string, { policyArn: string; keys: string[] }>();
+  argoProjects = new Map<string, Record<string, any>>();
+  argoApps = new Map<string, Record<string, any>>();
+  k8s = new Map<string, KubernetesObject>();
+  locations = new Map<string, { target: string; entityRefs: string[] }>();
+  #ids = 100;
+
+  /**
+   * Wraps a port so every call is recorded and can be made to fail (before
+   * it has any effect) or to "crash" (after its effect, never answering, as
+   * when the process dies while the request is in flight).
+   */
+  #wrap<T extends object>(system: string, impl: T): T {
+    const world = this;
+    return new Proxy(impl, {
+      get(target, prop, receiver) {
+        const fn = Reflect.get(target, prop, receiver);
+        if (typeof fn !== 'function') return fn;
+        return async (...args: unknown[]) => {
+          const name = `${system}.${String(prop)}`;
+          world.calls.push(name);
+          const index = world.calls.length;
+          if (world.failAt === index) {
+            throw new Error(`injected failure in ${name} (call ${index})`);
+          }
+          const result = await fn.apply(target, args);
+          if (world.crashAt === index) return new Promise(() => {});
+          return result;
+        };
+      },
+    });
+  }
+
+  /** Everything that exists for service `name`, as readable ids. */
+  resourcesFor(name: string): string[] {
+    const mine = (id: string) => id.split(/[/:]/).some(part => part === name || part === `${name}-gitops` || part === `idp-${name}-ecr-push-pull` || part === `idp-${name}-ci`);
+    return [
+      ...[...this.projects.keys()].map(k => `gitlab:${k}`),
+      ...[...this.repositories.keys()].map(k => `ecr:${k}`),
+      ...[...this.policies.keys()].map(k => `iam-policy:${k}`),
+      ...[...this.users.keys()].map(k => `iam-user:${k}`),
+      ...[...this.argoProjects.keys()].map(k => `argocd-project:${k}`),
+      ...[...this.argoApps.keys()].map(k => `argocd-app:${k}`),
+      ...[...this.k8s.keys()].map(k => `k8s:${k}`),
+      ...[...this.locations.values()].flatMap(l => l.entityRefs.map(r => `catalog:${r}`)),
+    ].filter(mine);
+  }
+
+  readonly gitlab = this.#wrap<GitLabApi>('gitlab', {
+    findProject: async fullPath => {
+      const p = this.projects.get(fullPath);
+      return p && { id: p.id, pathWithNamespace: p.pathWithNamespace, webUrl: p.webUrl, httpUrlToRepo: p.httpUrlToRepo, description: p.description, topics: [...p.topics] };
+    },
+    createProject: async ({ groupPath, name, description, topics }) => {
+      const fullPath = `${groupPath}/${name}`;
+      if (this.projects.has(fullPath)) throw new ConflictError(`GitLab project ${fullPath} has already been taken`);
+      const p = {
+        id: this.#ids++, pathWithNamespace: fullPath, webUrl: `https://gitlab.test/${fullPath}`,
+        httpUrlToRepo: `https://gitlab.test/${fullPath}.git`, description, topics: [...topics],
+        files: new Map<string, string>(), variables: new Map<string, string>(), protected: new Set<string>(), tokens: [] as number[],
+      };
+      this.projects.set(fullPath, p);
+      return { id: p.id, pathWithNamespace: fullPath, webUrl: p.webUrl, httpUrlToRepo: p.httpUrlToRepo, description, topics: [...topics] };
+    },
+    commitFiles: async (projectId, { files }) => {
+      const p = this.#project(projectId);
+      for (const f of files) p.files.set(f.path, f.content);
+      return { sha: `sha-${this.calls.length}` };
+    },
+    protectBranch: async (projectId, branch) => {
+      this.#project(projectId).protected.add(branch);
+    },
+    setVariable: async (projectId, v) => {
+      this.#project(projectId).variables.set(v.key, v.value);
+    },
+    createProjectAccessToken: async projectId => {
+      const id = this.#ids++;
+      this.#project(projectId).tokens.push(id);
+      return { id, token: this.canaries.gitlabAccessToken };
+    },
+    deleteProject: async ({ pathWithNamespace }) => {
+      this.projects.delete(pathWithNamespace);
+    },
+  });
+
+  #project(id: number) {
+    const p = [...this.projects.values()].find(x => x.id === id);
+    if (!p) throw new NotFoundError(`project ${id}`);
+    return p;
+  }
+
+  readonly aws = this.#wrap<AwsRegistryApi>('aws', {
+    findRepository: async name => {
+      return this.repositories.get(name);
+    },
+    createRepository: async (name, tags) => {
+      if (this.repositories.has(name)) throw new ConflictError(`ECR repository ${name} exists`);
+      const r = { name, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, uri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}`, tags: { ...tags } };
+      this.repositories.set(name, r);
+      return r;
+    },
+    deleteRepository: async name => {
+      this.repositories.delete(name);
+    },
+    findPolicy: async name => {
+      return this.policies.get(name);
+    },
+    createPolicy: async (name, document, tags) => {
+      if (this.policies.has(name)) throw new ConflictError(`IAM policy ${name} exists`);
+      const p = { name, arn: `arn:aws:iam::123456789012:policy/${name}`, tags: { ...tags }, document };
+      this.policies.set(name, p);
+      return p;
+    },
+    deletePolicy: async arn => {
+      for (const [name, p] of this.policies) if (p.arn === arn) this.policies.delete(name);
+    },
+    createCiUser: async (userName, policyArn) => {
+      if (this.users.has(userName)) throw new ConflictError(`IAM user ${userName} exists`);
+      this.users.set(userName, { policyArn, keys: ['AKIAFAKEFAKEFAKE0001'] });
+      return { userName, accessKeyId: 'AKIAFAKEFAKEFAKE0001', secretAccessKey: this.canaries.awsSecretAccessKey };
+    },
+    deleteCiUser: async userName => {
+      this.users.delete(userName);
+    },
+    userExists: async userName => {
+      return this.users.has(userName);
+    },
+  });
+
+  readonly argocd = this.#wrap<ArgoCdApi>('argocd', {
+    getProject: async name => {
+      return this.argoProjects.get(name);
+    },
+    ensureProject: async project => {
+      const existing = this.argoProjects.get(project.metadata.name);
+      if (existing) {
+        if (JSON.stringify(existing.spec) !== JSON.stringify(project.spec)) throw new ConflictError(`ArgoCD project ${project.metadata.name} differs`);
+        return 'unchanged';
+      }
+      this.argoProjects.set(project.metadata.name, structuredClone(project));
+      return 'created';
+    },
+    deleteProject: async name => {
+      this.argoProjects.delete(name);
+    },
+    getApplication: async name => {
+      return this.argoApps.get(name);
+    },
+    ensureApplication: async app => {
+      const existing = this.argoApps.get(app.metadata.name);
+      if (existing) {
+        if (JSON.stringify(existing.spec) !== JSON.stringify(app.spec)) throw new ConflictError(`ArgoCD application ${app.metadata.name} differs`);
+        return 'unchanged';
+      }
+      this.argoApps.set(app.metadata.name, structuredClone(app));
+      return 'created';
+    },
+    deleteApplication: async name => {
+      this.argoApps.delete(name);
+    },
+  });
+
+  readonly kubernetes = this.#wrap<KubernetesApi>('kubernetes', {
+    apply: async objects => {
+      for (const o of objects) {
+        this.k8s.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, structuredClone(o));
+      }
+    },
+    delete: async objects => {
+      for (const o of [...objects].reverse()) {
+        this.k8s.delete(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      }
+    },
+    namespaceExists: async name => {
+      return this.k8s.has(`Namespace//${name}`);
+    },
+  });
+
+  readonly catalog = this.#wrap<CatalogApi>('catalog', {
+    findEntitiesNamed: async name => {
+      return [...this.locations.values()].flatMap(l => l.entityRefs).filter(r => r.endsWith(`/${name}`));
+    },
+    register: async target => {
+      for (const [id, l] of this.locations) {
+        if (l.target === target) throw new ConflictError(`Location url:${target} already exists (${id})`);
+      }
+      const name = target.split('/').find((_, i, parts) => parts[i + 1] === '-') ?? 'unknown';
+      const id = `loc-${this.#ids++}`;
+      this.locations.set(id, { target, entityRefs: [`component:default/${name}`] });
+      return { locationId: id, entityRefs: [`component:default/${name}`] };
+    },
+    findLocation: async (target: string) => {
+      for (const [id, l] of this.locations) if (l.target === target) return { locationId: id, entityRefs: l.entityRefs };
+      return undefined;
+    },
+    unregister: async locationId => {
+      this.locations.delete(locationId);
+    },
+  });
+}
+
+/** Checkpoints with the scaffolder's semantics: a stored success is returned, a stored failure rethrown. */
+export class FakeCheckpoints {
+  readonly store = new Map<string, { status: 'success'; value: unknown } | { status: 'failed'; reason: string }>();
+
+  checkpoint = async <T>(opts: { key: string; fn: () => Promise<T> | T }): Promise<T> => {
+    const prev = this.store.get(opts.key);
+    if (prev?.status === 'success') return prev.value as T;
+    if (prev?.status === 'failed') throw new Error(prev.reason);
+    try {
+      const value = await opts.fn();
+      this.store.set(opts.key, { status: 'success', value: value === undefined ? null : JSON.parse(JSON.stringify(value)) });
+      return value;
+    } catch (error) {
+      this.store.set(opts.key, { status: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  };
+}
