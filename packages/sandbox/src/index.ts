@@ -1,0 +1,31 @@
+/**
+ * Local stand-ins for GitLab, ArgoCD, ECR/IAM and Kubernetes.
+ *
+ * @packageDocumentation
+ */
+import { argocdFake } from './argocd';
+import { awsFake } from './aws';
+import { gitlabFake } from './gitlab';
+import { kubernetesFake } from './kubernetes';
+import { RunningSandbox, SandboxOptions, startSandbox } from './server';
+
+export { startSandbox, DEFAULT_PORTS } from './server';
+export type { RunningSandbox, SandboxEnv, SandboxFake, SandboxOptions } from './server';
+export { Faults } from './faults';
+export type { FaultRule, SandboxService } from './faults';
+export { GitRepos } from './git';
+
+/** Starts the sandbox with all four fakes. */
+export function startDefaultSandbox(
+  options: Omit<SandboxOptions, 'fakes'>,
+): Promise<RunningSandbox> {
+  return startSandbox({
+    ...options,
+    fakes: {
+      gitlab: gitlabFake,
+      argocd: argocdFake,
+      aws: awsFake,
+      kubernetes: kubernetesFake,
+    },
+  });
+}

@@ -1,0 +1,374 @@
+import { Config } from '@backstage/config';
+import {
+  ConflictError,
+  ForwardedError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import {
+  AccessLevel,
+  AccessTokenSchema,
+  AccessTokenScopes,
+  CommitAction,
+  Gitlab,
+  ProjectSchema,
+} from '@gitbeaker/rest';
+import { GitLabApi, GitLabFile, GitLabProject } from './types';
+
+/**
+ * GitLab's rules for a masked CI/CD variable value: at least 8 characters,
+ * one line, only the Base64 alphabet (RFC 4648) plus `@ : . ~ - _ + / =`.
+ */
+const MASKABLE_MIN_LENGTH = 8;
+const MASKABLE_CHARACTERS = /^[A-Za-z0-9+/=@:.~_-]*$/;
+
+/** Tree entries are listed 100 at a time (GitLab's maximum page size). */
+const TREE_PAGE_SIZE = 100;
+
+/**
+ * {@link GitLabApi} on top of gitbeaker. Every gitbeaker or HTTP failure is
+ * turned into a Backstage error by {@link GitLabClient.toBackstageError}.
+ */
+export class GitLabClient implements GitLabApi {
+  /** Typed without camelize: responses keep GitLab's snake_case keys. */
+  private readonly api: Gitlab<false>;
+  private readonly host: string;
+
+  /**
+   * Builds the client from `goldenPath.gitlab.host`, the optional
+   * `goldenPath.gitlab.apiBaseUrl` (default `https://<host>`) and the token of
+   * the `integrations.gitlab[]` entry for that host.
+   */
+  static fromConfig(config: Config): GitLabClient {
+    const host = config.getString('goldenPath.gitlab.host');
+    const apiBaseUrl = config.getOptionalString('goldenPath.gitlab.apiBaseUrl');
+    const integration = (
+      config.getOptionalConfigArray('integrations.gitlab') ?? []
+    ).find(entry => entry.getOptionalString('host') === host);
+    const token = integration?.getOptionalString('token');
+    if (!token) {
+      throw new Error(
+        `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
+          `integrations.gitlab[] entry with host '${host}' and a token`,
+      );
+    }
+    // gitbeaker appends /api/v4 to `host` itself.
+    const baseUrl = (apiBaseUrl ?? `https://${host}`)
+      .replace(/\/+$/, '')
+      .replace(/\/api\/v4$/, '');
+    return new GitLabClient({
+      api: new Gitlab({ host: baseUrl, token }),
+      host,
+    });
+  }
+
+  /**
+   * @param options.api - a gitbeaker client with the token (no `camelize`)
+   * @param options.host - the GitLab host, used in error messages
+   */
+  constructor(options: { api: InstanceType<typeof Gitlab>; host: string }) {
+    if (options.api.camelize) {
+      throw new Error(
+        'GitLabClient needs a gitbeaker client created without camelize',
+      );
+    }
+    this.api = options.api as Gitlab<false>;
+    this.host = options.host;
+  }
+
+  async findProject(fullPath: string): Promise<GitLabProject | undefined> {
+    try {
+      return toGitLabProject(await this.api.Projects.show(fullPath));
+    } catch (error) {
+      const mapped = this.toBackstageError(error, `read project ${fullPath}`);
+      if (mapped instanceof NotFoundError) {
+        return undefined;
+      }
+      throw mapped;
+    }
+  }
+
+  async createProject(opts: {
+    groupPath: string;
+    name: string;
+    description: string;
+    topics: string[];
+  }): Promise<GitLabProject> {
+    const { groupPath, name, description, topics } = opts;
+    let namespaceId: number;
+    try {
+      namespaceId = (await this.api.Groups.show(groupPath)).id;
+    } catch (error) {
+      throw this.toBackstageError(error, `read group ${groupPath}`);
+    }
+    try {
+      const project = await this.api.Projects.create({
+        namespaceId,
+        path: name,
+        name,
+        description,
+        topics,
+        visibility: 'private',
+        defaultBranch: 'main',
+        initializeWithReadme: false,
+      });
+      return toGitLabProject(project);
+    } catch (error) {
+      throw this.toBackstageError(error, `create project ${groupPath}/${name}`);
+    }
+  }
+
+  async commitFiles(
+    projectId: number,
+    opts: { branch: string; message: string; files: GitLabFile[] },
+  ): Promise<{ sha: string }> {
+    const { branch, message, files } = opts;
+    const existing = await this.listFiles(projectId, branch);
+    const actions: CommitAction[] = files.map(file => ({
+      action: existing.has(file.path) ? 'update' : 'create',
+      filePath: file.path,
+      content: file.content,
+      encoding: 'text',
+    }));
+    try {
+      const commit = await this.api.Commits.create(
+        projectId,
+        branch,
+        message,
+        actions,
+      );
+      return { sha: commit.id };
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `commit ${files.length} files to branch ${branch} of project ${projectId}`,
+      );
+    }
+  }
+
+  async protectBranch(projectId: number, branch: string): Promise<void> {
+    try {
+      await this.api.ProtectedBranches.create(projectId, branch, {
+        pushAccessLevel: AccessLevel.MAINTAINER,
+        mergeAccessLevel: AccessLevel.MAINTAINER,
+        allowForcePush: false,
+      });
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `protect branch ${branch} of project ${projectId}`,
+      );
+      // Already protected: nothing to do.
+      if (!(mapped instanceof ConflictError)) {
+        throw mapped;
+      }
+    }
+  }
+
+  async setVariable(
+    projectId: number,
+    variable: {
+      key: string;
+      value: string;
+      masked: boolean;
+      protected: boolean;
+    },
+  ): Promise<void> {
+    const { key, value } = variable;
+    if (variable.masked) {
+      assertMaskable(key, value);
+    }
+    const options = {
+      variableType: 'env_var' as const,
+      masked: variable.masked,
+      protected: variable.protected,
+    };
+    try {
+      await this.api.ProjectVariables.create(projectId, key, value, options);
+      return;
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `create CI/CD variable ${key} in project ${projectId}`,
+      );
+      if (!(mapped instanceof ConflictError)) {
+        throw mapped;
+      }
+    }
+    try {
+      await this.api.ProjectVariables.edit(projectId, key, value, {
+        ...options,
+        filter: { environment_scope: '*' },
+      });
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `update CI/CD variable ${key} in project ${projectId}`,
+      );
+    }
+  }
+
+  async createProjectAccessToken(
+    projectId: number,
+    opts: {
+      name: string;
+      scopes: string[];
+      accessLevel: number;
+      expiresAt: string;
+    },
+  ): Promise<{ id: number; token: string }> {
+    try {
+      const created = await this.api.ProjectAccessTokens.create(
+        projectId,
+        opts.name,
+        opts.scopes as AccessTokenScopes[],
+        opts.expiresAt,
+        { accessLevel: opts.accessLevel as AccessTokenSchema['access_level'] },
+      );
+      return { id: created.id, token: created.token };
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `create access token ${opts.name} for project ${projectId}`,
+      );
+    }
+  }
+
+  async deleteProject(project: {
+    id: number;
+    pathWithNamespace: string;
+  }): Promise<void> {
+    const { id, pathWithNamespace } = project;
+    const what = `delete project ${pathWithNamespace}`;
+    try {
+      await this.api.Projects.remove(id);
+    } catch (error) {
+      const mapped = this.toBackstageError(error, what);
+      if (mapped instanceof NotFoundError) {
+        return;
+      }
+      // A retried delete finds the project already marked: go on to step 2.
+      if (
+        !(mapped instanceof InputError) ||
+        !/already marked for deletion/i.test(mapped.message)
+      ) {
+        throw mapped;
+      }
+    }
+    try {
+      // GitLab 18 only marks the project for deletion above and keeps its
+      // path taken. Removing it for good needs permanently_remove and
+      // full_path in the query string. Projects.remove would send its options
+      // as a JSON body, so call the SDK's requester (same base URL, token and
+      // error handling) directly with searchParams.
+      await this.api.requester.delete(`projects/${id}`, {
+        searchParams: { permanentlyRemove: true, fullPath: pathWithNamespace },
+      });
+    } catch (error) {
+      const mapped = this.toBackstageError(error, `permanently ${what}`);
+      if (!(mapped instanceof NotFoundError)) {
+        throw mapped;
+      }
+    }
+  }
+
+  /** Paths of all files on `branch`; empty for an empty repository or a missing branch. */
+  private async listFiles(
+    projectId: number,
+    branch: string,
+  ): Promise<Set<string>> {
+    try {
+      const tree = await this.api.Repositories.allRepositoryTrees(projectId, {
+        ref: branch,
+        recursive: true,
+        perPage: TREE_PAGE_SIZE,
+      });
+      return new Set(
+        tree.filter(entry => entry.type === 'blob').map(entry => entry.path),
+      );
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `list files on branch ${branch} of project ${projectId}`,
+      );
+      if (mapped instanceof NotFoundError) {
+        return new Set();
+      }
+      throw mapped;
+    }
+  }
+
+  /**
+   * The one place that maps gitbeaker/HTTP failures to Backstage errors.
+   * `what` names the operation and resource ("create project apps/x"). The
+   * message never contains the token: it is built from `what`, the host and
+   * GitLab's response description only.
+   */
+  private toBackstageError(error: unknown, what: string): Error {
+    // gitbeaker's GitbeakerRequestError carries { description, response }
+    // in `cause`; read it structurally so a second copy of gitbeaker works too.
+    const cause = (
+      error as
+        | { cause?: { description?: unknown; response?: { status?: unknown } } }
+        | undefined
+    )?.cause;
+    const status = cause?.response?.status;
+    const detail = String(
+      cause?.description ?? (error instanceof Error ? error.message : ''),
+    );
+    const prefix = `GitLab ${this.host}: cannot ${what}`;
+
+    if (status === 404) {
+      return new NotFoundError(`${prefix}: not found`, error);
+    }
+    if (
+      status === 409 ||
+      (status === 400 && /has already been taken|already exists/i.test(detail))
+    ) {
+      return new ConflictError(
+        `${prefix}: it already exists or its name is taken`,
+        error,
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new NotAllowedError(
+        `${prefix}: permission denied (HTTP ${status}); check the token's role and scopes`,
+        error,
+      );
+    }
+    if (status === 400) {
+      return new InputError(`${prefix}: rejected as invalid`, error);
+    }
+    return new ForwardedError(
+      status ? `${prefix}: HTTP ${status}` : `${prefix}: request failed`,
+      error,
+    );
+  }
+}
+
+function toGitLabProject(project: ProjectSchema): GitLabProject {
+  return {
+    id: project.id,
+    pathWithNamespace: project.path_with_namespace,
+    webUrl: project.web_url,
+    httpUrlToRepo: project.http_url_to_repo,
+    description: project.description ?? '',
+    topics: project.topics ?? [],
+  };
+}
+
+/** Throws InputError naming the key (never the value) if GitLab cannot mask the value. */
+function assertMaskable(key: string, value: string): void {
+  const problem =
+    (value.length < MASKABLE_MIN_LENGTH &&
+      `must be at least ${MASKABLE_MIN_LENGTH} characters long`) ||
+    (/[\r\n]/.test(value) && 'must be a single line') ||
+    (!MASKABLE_CHARACTERS.test(value) &&
+      'may only contain Base64 characters (RFC 4648) and @ : . ~ - _ + / =');
+  if (problem) {
+    throw new InputError(
+      `CI/CD variable ${key} cannot be masked: its value ${problem}`,
+    );
+  }
+}
