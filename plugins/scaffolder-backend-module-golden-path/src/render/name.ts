@@ -2,7 +2,7 @@
  * The one service-name rule, used by the template form, the actions and the
  * render layer. Every name derived from a service name must stay valid:
  *
- * - `<name>-gitops` (GitLab project path, ArgoCD application name)
+ * - `<name>-gitops` (GitLab project path of the GitOps repository)
  * - namespace and ServiceAccount (DNS-1123 label, at most 63 characters)
  * - ECR repository (lowercase, at most 256)
  * - IAM policy and user names `idp-<name>-ecr-…` (at most 128 / 64)

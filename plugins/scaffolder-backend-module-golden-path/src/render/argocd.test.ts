@@ -1,0 +1,383 @@
+import fc from 'fast-check';
+import {
+  dnsLabel,
+  settingsAndRequest,
+  validName,
+} from '../testing/arbitraries';
+import {
+  GLOB_METACHARACTERS,
+  admitsDestination,
+  admitsResource,
+  admitsSource,
+  globToRegExp,
+} from '../testing/argocdProject';
+import {
+  exampleImageTag,
+  exampleRequest,
+  exampleSettings,
+} from '../testing/fixtures';
+import {
+  APP_NAMESPACED_KINDS,
+  renderApplication,
+  renderAppProject,
+} from './argocd';
+import { deriveNames } from './derive';
+import { renderGitopsObjects } from './gitops';
+
+const project = renderAppProject(exampleSettings, exampleRequest);
+const application = renderApplication(exampleSettings, exampleRequest);
+const names = deriveNames(exampleSettings, exampleRequest.name);
+
+describe('Application', () => {
+  it('lives in the ArgoCD namespace under the derived name', () => {
+    expect(application.metadata).toMatchObject({
+      name: 'payments-api',
+      namespace: 'argocd',
+    });
+  });
+
+  it('belongs to the service AppProject', () => {
+    expect(application.spec.project).toBe(project.metadata.name);
+  });
+
+  it('syncs manifests/ of main from the GitOps repository', () => {
+    expect(application.spec.source).toEqual({
+      repoURL:
+        'https://gitlab.example.com/platform/gitops/payments-api-gitops.git',
+      path: 'manifests',
+      targetRevision: 'main',
+    });
+  });
+
+  it('deploys to the service namespace on the configured cluster', () => {
+    expect(application.spec.destination).toEqual({
+      server: 'https://kubernetes.default.svc',
+      namespace: 'payments-api',
+    });
+  });
+
+  it('syncs automatically, pruning and self-healing', () => {
+    expect(application.spec.syncPolicy.automated).toEqual({
+      prune: true,
+      selfHeal: true,
+    });
+  });
+
+  it('neither creates the namespace itself nor applies client-side', () => {
+    expect(application.spec.syncPolicy.syncOptions).toEqual([
+      'CreateNamespace=false',
+      'ServerSideApply=true',
+    ]);
+  });
+
+  it('retries with a limit and backoff', () => {
+    expect(application.spec.syncPolicy.retry).toEqual({
+      limit: 5,
+      backoff: { duration: '10s', factor: 2, maxDuration: '3m' },
+    });
+  });
+});
+
+describe('AppProject', () => {
+  it('lives in the ArgoCD namespace', () => {
+    expect(project.metadata.namespace).toBe('argocd');
+  });
+
+  it('admits only the GitOps repository as a source', () => {
+    expect(project.spec.sourceRepos).toEqual([names.gitopsRepoUrl]);
+  });
+
+  it('admits only the service namespace on the configured cluster', () => {
+    expect(project.spec.destinations).toEqual([
+      { server: exampleSettings.clusterServer, namespace: 'payments-api' },
+    ]);
+  });
+
+  it('admits only Namespace among cluster-scoped kinds', () => {
+    expect(project.spec.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace' },
+    ]);
+  });
+
+  it('uses no glob patterns, so nothing else can match', () => {
+    const patterns = [
+      ...project.spec.sourceRepos,
+      ...project.spec.destinations.flatMap(d => [d.server, d.namespace]),
+      ...project.spec.clusterResourceWhitelist.flatMap(k => [k.group, k.kind]),
+      ...project.spec.namespaceResourceWhitelist.flatMap(k => [
+        k.group,
+        k.kind,
+      ]),
+    ];
+    for (const pattern of patterns)
+      expect(pattern).not.toMatch(GLOB_METACHARACTERS);
+  });
+
+  it("admits every object of the service's own GitOps repository", () => {
+    const manifests = renderGitopsObjects(exampleSettings, exampleRequest, {
+      imageTag: exampleImageTag,
+    }).filter(f => f.path.startsWith('manifests/'));
+    for (const { object } of manifests) {
+      const group = object.apiVersion.includes('/')
+        ? object.apiVersion.split('/')[0]
+        : '';
+      expect({
+        kind: object.kind,
+        admitted: admitsResource(project.spec, {
+          group,
+          kind: object.kind,
+          namespaced: object.kind !== 'Namespace',
+          name: object.metadata.name,
+          server: exampleSettings.clusterServer,
+        }),
+      }).toEqual({ kind: object.kind, admitted: true });
+    }
+  });
+
+  it('whitelists exactly the kinds the GitOps repository contains', () => {
+    const kinds = renderGitopsObjects(exampleSettings, exampleRequest, {
+      imageTag: exampleImageTag,
+    })
+      .filter(
+        f => f.path.startsWith('manifests/') && f.object.kind !== 'Namespace',
+      )
+      .map(f => f.object.kind);
+    expect(new Set(APP_NAMESPACED_KINDS.map(k => k.kind))).toEqual(
+      new Set(kinds),
+    );
+  });
+
+  it.each([
+    ['', 'Secret', true],
+    ['', 'ResourceQuota', true],
+    ['rbac.authorization.k8s.io', 'ClusterRoleBinding', false],
+    ['rbac.authorization.k8s.io', 'ClusterRole', false],
+    ['apiextensions.k8s.io', 'CustomResourceDefinition', false],
+    ['admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', false],
+  ])('refuses %s/%s (namespaced: %p)', (group, kind, namespaced) => {
+    expect(
+      admitsResource(project.spec, {
+        group,
+        kind,
+        namespaced,
+        name: 'x',
+        server: exampleSettings.clusterServer,
+      }),
+    ).toBe(false);
+  });
+
+  it.each(['kube-system', 'argocd', 'payments-api-2', 'default'])(
+    'refuses to create or adopt Namespace %p',
+    other => {
+      expect(
+        admitsResource(project.spec, {
+          group: '',
+          kind: 'Namespace',
+          namespaced: false,
+          name: other,
+          server: exampleSettings.clusterServer,
+        }),
+      ).toBe(false);
+    },
+  );
+
+  describe('never admits anything but its own repository and namespace', () => {
+    const otherName = (own: string) =>
+      fc
+        .oneof(validName, dnsLabel)
+        .filter(n => n !== own && n !== `${own}-gitops`);
+
+    it('admits its own repository and destination', () => {
+      fc.assert(
+        fc.property(settingsAndRequest, ({ settings, request }) => {
+          const spec = renderAppProject(settings, request).spec;
+          const own = deriveNames(settings, request.name);
+          expect(admitsSource(spec, own.gitopsRepoUrl)).toBe(true);
+          expect(
+            admitsDestination(spec, {
+              server: settings.clusterServer,
+              namespace: own.namespace,
+            }),
+          ).toBe(true);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('refuses the repositories of other services and near misses', () => {
+      fc.assert(
+        fc.property(
+          settingsAndRequest.chain(x =>
+            fc.tuple(fc.constant(x), otherName(x.request.name)),
+          ),
+          ([{ settings, request }, other]) => {
+            const spec = renderAppProject(settings, request).spec;
+            const own = deriveNames(settings, request.name);
+            const host = `https://${settings.gitlabHost}`;
+            const candidates = [
+              `${host}/${settings.gitopsGroup}/${other}-gitops.git`,
+              `${host}/${settings.gitopsGroup}/${other}.git`,
+              `${host}/${settings.appGroup}/${request.name}.git`,
+              `${host}/${other}/${request.name}-gitops.git`,
+              `https://${other}.example.org/${settings.gitopsGroup}/${request.name}-gitops.git`,
+              `${own.gitopsRepoUrl.slice(0, -4)}-x.git`,
+              `${own.gitopsRepoUrl.slice(0, -4)}/sub.git`,
+              `${host}/${settings.gitopsGroup}/${request.name}-gitop.git`,
+            ];
+            for (const url of candidates) {
+              expect({ url, admitted: admitsSource(spec, url) }).toEqual({
+                url,
+                admitted: false,
+              });
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
+    it('refuses other namespaces and other clusters', () => {
+      fc.assert(
+        fc.property(
+          settingsAndRequest.chain(x =>
+            fc.tuple(fc.constant(x), otherName(x.request.name)),
+          ),
+          ([{ settings, request }, other]) => {
+            const spec = renderAppProject(settings, request).spec;
+            for (const destination of [
+              { server: settings.clusterServer, namespace: other },
+              {
+                server: settings.clusterServer,
+                namespace: `${request.name}-x`,
+              },
+              {
+                server: settings.clusterServer,
+                namespace: settings.argocdNamespace,
+              },
+              { server: settings.clusterServer, namespace: 'kube-system' },
+              {
+                server: `https://${other}.example.org`,
+                namespace: request.name,
+              },
+            ]) {
+              expect({
+                destination,
+                admitted: admitsDestination(spec, destination),
+              }).toEqual({
+                destination,
+                admitted: false,
+              });
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+});
+
+describe('ArgoCD project model (test helper)', () => {
+  // If the model admitted too little, the properties above would prove
+  // nothing; these show it admits what ArgoCD would.
+  it.each([
+    ['*', 'https://gitlab.example.com/any/repo.git', true],
+    [
+      'https://gitlab.example.com/g/*',
+      'https://gitlab.example.com/g/repo.git',
+      true,
+    ],
+    [
+      'https://gitlab.example.com/g/*',
+      'https://gitlab.example.com/g/sub/repo.git',
+      false,
+    ],
+    [
+      'https://gitlab.example.com/g/**',
+      'https://gitlab.example.com/g/sub/repo.git',
+      true,
+    ],
+    [
+      'https://gitlab.example.com/g/repo.git',
+      'https://GITLAB.example.com/g/repo',
+      true,
+    ],
+    [
+      'https://gitlab.example.com/g/repo',
+      'https://gitlab.example.com/g/repo2',
+      false,
+    ],
+  ])('source pattern %p admits %p: %p', (pattern, url, expected) => {
+    expect(admitsSource({ sourceRepos: [pattern] }, url)).toBe(expected);
+  });
+
+  it('lets a deny pattern override an allow', () => {
+    const spec = { sourceRepos: ['*', '!https://gitlab.example.com/secret/*'] };
+    expect(admitsSource(spec, 'https://gitlab.example.com/public/a.git')).toBe(
+      true,
+    );
+    expect(admitsSource(spec, 'https://gitlab.example.com/secret/a.git')).toBe(
+      false,
+    );
+  });
+
+  it.each([
+    [
+      { server: '*', namespace: '*' },
+      { server: 'https://x', namespace: 'y' },
+      true,
+    ],
+    [
+      { server: 'https://x', namespace: 'team-*' },
+      { server: 'https://x', namespace: 'team-a' },
+      true,
+    ],
+    [
+      { server: 'https://x', namespace: 'team-*' },
+      { server: 'https://x', namespace: 'other' },
+      false,
+    ],
+    [
+      { server: 'https://x', namespace: 'a' },
+      { server: 'https://z', namespace: 'a' },
+      false,
+    ],
+  ])('destination %p admits %p: %p', (item, destination, expected) => {
+    expect(admitsDestination({ destinations: [item] }, destination)).toBe(
+      expected,
+    );
+  });
+
+  it('admits any namespaced kind when the whitelist is empty', () => {
+    expect(
+      admitsResource(
+        {},
+        { group: '', kind: 'Secret', namespaced: true, name: 'x', server: 's' },
+      ),
+    ).toBe(true);
+  });
+
+  it('admits no cluster-scoped kind when the cluster whitelist is empty', () => {
+    expect(
+      admitsResource(
+        {},
+        {
+          group: '',
+          kind: 'Namespace',
+          namespaced: false,
+          name: 'x',
+          server: 's',
+        },
+      ),
+    ).toBe(false);
+  });
+
+  it.each([
+    ['a*', 'abc', true],
+    ['a?c', 'abc', true],
+    ['a[bc]d', 'acd', true],
+    ['{x,y}z', 'yz', true],
+    ['a.c', 'abc', false],
+  ])('glob %p matches %p: %p', (glob, text, expected) => {
+    expect(globToRegExp(glob).test(text)).toBe(expected);
+  });
+});

@@ -1,0 +1,292 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { imageTag, settingsAndRequest } from '../testing/arbitraries';
+import {
+  CRD_FILES,
+  conformanceDir,
+  crdInfo,
+  crdValidator,
+  loadCrdSchema,
+  strictify,
+} from '../testing/conformance';
+import {
+  exampleImageTag,
+  exampleRequest,
+  exampleSettings,
+} from '../testing/fixtures';
+import {
+  unknownCoreFields,
+  validateCoreObject,
+} from '../testing/kubernetesModels';
+import { createManifestValidator } from '../testing/manifests';
+import { renderApplication, renderAppProject } from './argocd';
+import { renderGitopsObjects } from './gitops';
+import {
+  renderDeployment,
+  renderExternalSecret,
+  renderServiceMonitor,
+} from './kubernetes';
+import { renderNetworkPolicies } from './networkPolicies';
+
+const opts = { imageTag: exampleImageTag };
+
+describe('conformance kit', () => {
+  it('is found next to the repository', () => {
+    expect(
+      fs.existsSync(path.join(conformanceDir(), CRD_FILES.application)),
+    ).toBe(true);
+  });
+
+  it('fails with a clear message when it is missing', () => {
+    const fakeRepo = fs.mkdtempSync(path.join(os.tmpdir(), 'no-kit-'));
+    try {
+      fs.writeFileSync(path.join(fakeRepo, 'yarn.lock'), '');
+      expect(() => conformanceDir(fakeRepo)).toThrow(
+        /Conformance kit not found at .*shared/,
+      );
+    } finally {
+      fs.rmSync(fakeRepo, { recursive: true, force: true });
+    }
+  });
+
+  it('serves ExternalSecret v1 (the version we generate)', () => {
+    expect(crdInfo(CRD_FILES.externalSecret).versions).toContainEqual({
+      name: 'v1',
+      served: true,
+      storage: true,
+    });
+  });
+
+  it('refuses a version the CRD does not have', () => {
+    expect(() => loadCrdSchema(CRD_FILES.serviceMonitor, 'v2')).toThrow(
+      'has no version v2',
+    );
+  });
+});
+
+describe('strictify', () => {
+  it('closes objects that list properties', () => {
+    expect(
+      strictify({ type: 'object', properties: { a: { type: 'string' } } }),
+    ).toEqual({
+      type: 'object',
+      properties: { a: { type: 'string' } },
+      additionalProperties: false,
+    });
+  });
+
+  it.each([
+    [
+      'x-kubernetes-preserve-unknown-fields',
+      { 'x-kubernetes-preserve-unknown-fields': true },
+    ],
+    [
+      'an explicit additionalProperties',
+      { additionalProperties: { type: 'string' } },
+    ],
+  ])('leaves objects with %s open', (_why, extra) => {
+    const schema = { type: 'object', properties: { a: {} }, ...extra };
+    expect(strictify(schema)).toEqual(schema);
+  });
+
+  it('treats a property called "properties" as data, not a keyword', () => {
+    const schema = {
+      type: 'object',
+      properties: { properties: { type: 'string' } },
+    };
+    expect(strictify(schema).properties.properties).toEqual({ type: 'string' });
+  });
+
+  it('does not modify its input', () => {
+    const schema = {
+      type: 'object',
+      properties: { a: { type: 'object', properties: {} } },
+    };
+    const copy = JSON.parse(JSON.stringify(schema));
+    strictify(schema);
+    expect(schema).toEqual(copy);
+  });
+});
+
+describe('strict CRD validation catches typos the upstream schemas let through', () => {
+  const typos: Array<[string, string, string, () => any, (o: any) => void]> = [
+    [
+      'Application',
+      CRD_FILES.application,
+      'v1alpha1',
+      () => renderApplication(exampleSettings, exampleRequest),
+      o => {
+        o.spec.syncPolicy.automated.selfheal = true;
+      },
+    ],
+    [
+      'AppProject',
+      CRD_FILES.appProject,
+      'v1alpha1',
+      () => renderAppProject(exampleSettings, exampleRequest),
+      o => {
+        o.spec.sourceRepo = ['*'];
+      },
+    ],
+    [
+      'ExternalSecret',
+      CRD_FILES.externalSecret,
+      'v1',
+      () => renderExternalSecret(exampleSettings, exampleRequest),
+      o => {
+        o.spec.dataFrom[0].extract.keys = 'idp/other';
+      },
+    ],
+    [
+      'ServiceMonitor',
+      CRD_FILES.serviceMonitor,
+      'v1',
+      () => renderServiceMonitor(exampleSettings, exampleRequest),
+      o => {
+        o.spec.endpoints[0].scrapeInterval = '5s';
+      },
+    ],
+  ];
+
+  it.each(typos)(
+    '%s: the generated object is valid',
+    (_kind, file, version, render) => {
+      expect(crdValidator(file, version).validate(render())).toEqual([]);
+    },
+  );
+
+  it.each(typos)(
+    '%s: a misspelt field fails',
+    (_kind, file, version, render, typo) => {
+      const object = render();
+      typo(object);
+      expect(crdValidator(file, version).validate(object).join('\n')).toMatch(
+        /must NOT have additional properties/,
+      );
+    },
+  );
+
+  it.each(typos)(
+    '%s: the upstream schema alone accepts it',
+    (_kind, file, version, render, typo) => {
+      const object = render();
+      typo(object);
+      expect(
+        crdValidator(file, version, { strict: false }).validate(object),
+      ).toEqual([]);
+    },
+  );
+
+  it.each([
+    [
+      'apiVersion',
+      { apiVersion: 'argoproj.io/v1beta1' },
+      /apiVersion is "argoproj.io\/v1beta1"/,
+    ],
+    ['kind', { kind: 'ApplicationSet' }, /kind is "ApplicationSet"/],
+  ])('checks %s, which the schema does not pin', (_field, change, message) => {
+    const object = {
+      ...renderApplication(exampleSettings, exampleRequest),
+      ...change,
+    };
+    expect(
+      crdValidator(CRD_FILES.application, 'v1alpha1')
+        .validate(object)
+        .join('\n'),
+    ).toMatch(message);
+  });
+});
+
+describe('core kinds', () => {
+  it('accepts the generated Deployment', () => {
+    expect(
+      validateCoreObject(
+        renderDeployment(exampleSettings, exampleRequest, opts),
+      ),
+    ).toEqual([]);
+  });
+
+  it('catches a misspelt field', () => {
+    const deployment: any = renderDeployment(
+      exampleSettings,
+      exampleRequest,
+      opts,
+    );
+    deployment.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
+    expect(unknownCoreFields(deployment)).toEqual([
+      '/spec/template/spec/containers/0/imagePullPolicyy is not a known field',
+    ]);
+  });
+
+  it('catches a wrong type', () => {
+    const deployment: any = renderDeployment(
+      exampleSettings,
+      exampleRequest,
+      opts,
+    );
+    deployment.spec.replicas = '2';
+    expect(validateCoreObject(deployment).join('\n')).toMatch(
+      /replicas must be integer/,
+    );
+  });
+
+  it('catches a missing required field', () => {
+    const deployment: any = renderDeployment(
+      exampleSettings,
+      exampleRequest,
+      opts,
+    );
+    delete deployment.spec.template.spec.containers[0].name;
+    expect(validateCoreObject(deployment).join('\n')).toMatch(/name/);
+  });
+
+  it('knows NetworkPolicy rules use "from" on the wire', () => {
+    const [, fromAlb]: any[] = renderNetworkPolicies(
+      exampleSettings,
+      exampleRequest,
+    );
+    expect(validateCoreObject(fromAlb)).toEqual([]);
+    fromAlb.spec.ingress[0]._from = fromAlb.spec.ingress[0].from;
+    expect(unknownCoreFields(fromAlb)).toEqual([
+      '/spec/ingress/0/_from is not a known field',
+    ]);
+  });
+});
+
+describe('every generated object', () => {
+  const validate = createManifestValidator();
+  const files = renderGitopsObjects(exampleSettings, exampleRequest, opts);
+
+  it.each(files.map(f => [f.path, f.object]))(
+    '%s is valid',
+    (_path, object) => {
+      expect(validate(object)).toEqual([]);
+    },
+  );
+
+  it('is valid for every accepted input', () => {
+    fc.assert(
+      fc.property(
+        settingsAndRequest,
+        imageTag,
+        ({ settings, request }, tag) => {
+          for (const { path: file, object } of renderGitopsObjects(
+            settings,
+            request,
+            {
+              imageTag: tag,
+            },
+          )) {
+            expect({ file, problems: validate(object) }).toEqual({
+              file,
+              problems: [],
+            });
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

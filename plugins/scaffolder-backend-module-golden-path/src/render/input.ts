@@ -1,0 +1,184 @@
+import { InputError } from '@backstage/errors';
+import { serviceNameProblem } from './name';
+import { PlatformSettings, ServiceRequest } from './types';
+
+/** Port the app listens on when the form leaves it empty. */
+export const DEFAULT_PORT = 3000;
+/**
+ * Lowest accepted container port. The container runs as a non-root user
+ * with every capability dropped, so it cannot bind privileged ports.
+ */
+export const PORT_MIN = 1024;
+/** Highest accepted container port. */
+export const PORT_MAX = 65535;
+/** Replica count when the form leaves it empty. */
+export const DEFAULT_REPLICAS = 2;
+/** Lowest accepted replica count. */
+export const REPLICAS_MIN = 1;
+/** Highest accepted replica count; more needs a conversation, not a form. */
+export const REPLICAS_MAX = 10;
+
+/**
+ * Namespaces that exist in every cluster. A service with one of these names
+ * would have its namespace, NetworkPolicies and AppProject destination land
+ * on top of system components.
+ */
+export const KUBERNETES_SYSTEM_NAMESPACES: readonly string[] = [
+  'default',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+];
+
+/**
+ * What the render layer accepts: a {@link ServiceRequest} whose port and
+ * replica count may be missing (the form defaults are applied here too, so
+ * a caller that forgets them still gets the documented defaults).
+ */
+export type ServiceRequestInput = Omit<ServiceRequest, 'port' | 'replicas'> &
+  Partial<Pick<ServiceRequest, 'port' | 'replicas'>>;
+
+/** A request after validation, with defaults applied and text made safe. */
+export interface ResolvedServiceRequest {
+  name: string;
+  owner: string;
+  description: string;
+  port: number;
+  replicas: number;
+}
+
+/**
+ * Returns why `name` may not be used on this platform even though it
+ * satisfies the name rule, or undefined when it may be used. The app's
+ * namespace is its name, so it must not be a namespace the platform or
+ * Kubernetes itself already uses.
+ */
+export function reservedNameProblem(
+  settings: PlatformSettings,
+  name: string,
+  field = 'name',
+): string | undefined {
+  if (name.startsWith('kube-')) {
+    return `${field} "${name}" is reserved: Kubernetes reserves the "kube-" prefix for system namespaces`;
+  }
+  const reserved = new Set([
+    ...KUBERNETES_SYSTEM_NAMESPACES,
+    settings.argocdNamespace,
+    settings.monitoringNamespace,
+  ]);
+  if (reserved.has(name)) {
+    return `${field} "${name}" is reserved: it is the name of a platform namespace`;
+  }
+  return undefined;
+}
+
+/**
+ * Throws InputError unless `name` satisfies the service-name rule (the
+ * message is exactly {@link serviceNameProblem}'s) and, when settings are
+ * given, is not reserved on the platform.
+ */
+export function assertServiceName(
+  name: unknown,
+  settings?: PlatformSettings,
+  field = 'name',
+): asserts name is string {
+  const problem = serviceNameProblem(name, field);
+  if (problem) throw new InputError(problem);
+  if (settings) {
+    const reserved = reservedNameProblem(settings, name as string, field);
+    if (reserved) throw new InputError(reserved);
+  }
+}
+
+/**
+ * Replaces lone UTF-16 surrogates with U+FFFD. They cannot be encoded as
+ * UTF-8, so YAML and JSON consumers (kubectl, ArgoCD) would reject or mangle
+ * the file; every other character is kept as typed.
+ */
+export function toWellFormed(text: string): string {
+  return text.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
+}
+
+function optionalText(value: unknown, field: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') {
+    throw new InputError(`${field} must be a string`);
+  }
+  return toWellFormed(value);
+}
+
+function integerInRange(
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
+  if (value === undefined || value === null) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < min ||
+    value > max
+  ) {
+    throw new InputError(
+      `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(
+        value,
+      )}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Validates a request and applies the defaults. Throws InputError naming the
+ * field for anything the render layer cannot turn into valid manifests.
+ */
+export function resolveServiceRequest(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+): ResolvedServiceRequest {
+  assertServiceName(request.name, settings, 'name');
+  return {
+    name: request.name,
+    owner: optionalText(request.owner, 'owner'),
+    description: optionalText(request.description, 'description'),
+    port: integerInRange(
+      request.port,
+      DEFAULT_PORT,
+      PORT_MIN,
+      PORT_MAX,
+      'port',
+    ),
+    replicas: integerInRange(
+      request.replicas,
+      DEFAULT_REPLICAS,
+      REPLICAS_MIN,
+      REPLICAS_MAX,
+      'replicas',
+    ),
+  };
+}
+
+/**
+ * The OCI tag grammar. Anything else would either be rejected by the
+ * registry or break the `image:` line that CI rewrites with sed.
+ */
+export const IMAGE_TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+
+/** Throws InputError unless `tag` is a valid image tag. */
+export function assertImageTag(
+  tag: unknown,
+  field = 'imageTag',
+): asserts tag is string {
+  if (typeof tag !== 'string' || !new RegExp(IMAGE_TAG_PATTERN).test(tag)) {
+    throw new InputError(
+      `${field} ${JSON.stringify(
+        tag,
+      )} is not a valid image tag: use 1-128 characters of A-Z, a-z, 0-9, "_", "." and "-", not starting with "." or "-"`,
+    );
+  }
+}

@@ -1,0 +1,418 @@
+import {
+  exampleImageTag,
+  exampleRequest,
+  exampleSettings,
+} from '../testing/fixtures';
+import { selectorMatches } from '../testing/networkPolicyEvaluator';
+import { APP_METRICS, renderGrafanaDashboard } from './dashboard';
+import { renderGitopsObjects } from './gitops';
+import {
+  renderDashboardConfigMap,
+  renderDeployment,
+  renderExternalSecret,
+  renderIngress,
+  renderNamespace,
+  renderRole,
+  renderRoleBinding,
+  renderService,
+  renderServiceAccount,
+  renderServiceMonitor,
+} from './kubernetes';
+import {
+  DESCRIPTION_ANNOTATION,
+  OWNER_ANNOTATION,
+  SYNC_WAVE_ANNOTATION,
+} from './labels';
+
+const settings = exampleSettings;
+const request = exampleRequest;
+const opts = { imageTag: exampleImageTag };
+
+describe('Namespace', () => {
+  const ns = renderNamespace(settings, request);
+
+  it('is named after the service and has no namespace itself', () => {
+    expect(ns.metadata.name).toBe('payments-api');
+    expect(ns.metadata).not.toHaveProperty('namespace');
+  });
+
+  it.each([
+    ['idp-role', 'app'],
+    ['app.kubernetes.io/name', 'payments-api'],
+    ['app.kubernetes.io/managed-by', 'golden-path-idp'],
+    ['idp-owner', 'team-payments'],
+    ['pod-security.kubernetes.io/enforce', 'restricted'],
+  ])('has label %s = %p', (key, value) => {
+    expect(ns.metadata.labels[key]).toBe(value);
+  });
+
+  it('keeps owner and description verbatim in annotations', () => {
+    const nasty = {
+      owner: 'group:default/*&!"#\n',
+      description: 'a: b\n# c\n\u2028"d"',
+    };
+    const annotations = renderNamespace(settings, { ...request, ...nasty })
+      .metadata.annotations;
+    expect(annotations[OWNER_ANNOTATION]).toBe(nasty.owner);
+    expect(annotations[DESCRIPTION_ANNOTATION]).toBe(nasty.description);
+  });
+});
+
+describe('Deployment', () => {
+  const deployment = renderDeployment(settings, request, opts);
+  const pod = deployment.spec.template.spec;
+  const [container] = pod.containers;
+
+  it('runs the requested number of replicas', () => {
+    expect(
+      renderDeployment(settings, { ...request, replicas: 5 }, opts).spec
+        .replicas,
+    ).toBe(5);
+  });
+
+  it('defaults to 2 replicas', () => {
+    const { replicas: _omitted, ...withoutReplicas } = request;
+    expect(
+      renderDeployment(settings, withoutReplicas, opts).spec.replicas,
+    ).toBe(2);
+  });
+
+  it('runs the ECR image with the given tag', () => {
+    expect(container.image).toBe(
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api:0.1.0',
+    );
+  });
+
+  it('selects its own pods', () => {
+    expect(
+      selectorMatches(
+        deployment.spec.selector,
+        deployment.spec.template.metadata.labels,
+      ),
+    ).toBe(true);
+  });
+
+  it.each(['readinessProbe', 'livenessProbe'] as const)(
+    '%s checks /health on the app port',
+    probe => {
+      expect(container[probe].httpGet).toEqual({ path: '/health', port: 3000 });
+    },
+  );
+
+  it('exposes the app port as "http"', () => {
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 3000, protocol: 'TCP' },
+    ]);
+  });
+
+  it('tells the app which port to listen on', () => {
+    expect(container.env).toContainEqual({ name: 'PORT', value: '3000' });
+  });
+
+  it('sets resource requests and limits', () => {
+    expect(Object.keys(container.resources.requests).sort()).toEqual([
+      'cpu',
+      'memory',
+    ]);
+    expect(Object.keys(container.resources.limits).sort()).toEqual([
+      'cpu',
+      'memory',
+    ]);
+  });
+
+  it.each([
+    ['pod', pod.securityContext],
+    ['container', container.securityContext],
+  ])(
+    '%s runs as a non-root user with the RuntimeDefault seccomp profile',
+    (_level, ctx) => {
+      expect(ctx.runAsNonRoot).toBe(true);
+      expect(ctx.runAsUser).toBeGreaterThan(0);
+      expect(ctx.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    },
+  );
+
+  it('locks the container down', () => {
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  it('mounts a writable emptyDir at /tmp', () => {
+    expect(container.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
+  });
+
+  it('runs as the app ServiceAccount without a mounted token', () => {
+    expect(pod.serviceAccountName).toBe(
+      renderServiceAccount(settings, request).metadata.name,
+    );
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('reads its environment from the Secret the ExternalSecret creates', () => {
+    const externalSecret = renderExternalSecret(settings, request);
+    expect(container.envFrom).toEqual([
+      { secretRef: { name: externalSecret.spec.target.name } },
+    ]);
+  });
+});
+
+describe('ExternalSecret', () => {
+  const es = renderExternalSecret(settings, request);
+
+  it('reads all keys of idp/<name> from the ClusterSecretStore', () => {
+    expect(es.spec).toMatchObject({
+      secretStoreRef: {
+        kind: 'ClusterSecretStore',
+        name: 'aws-secrets-manager',
+      },
+      target: { name: 'payments-api-env' },
+      dataFrom: [{ extract: { key: 'idp/payments-api' } }],
+    });
+  });
+
+  it('refreshes periodically', () => {
+    expect(es.spec.refreshInterval).toBe('1h');
+  });
+});
+
+describe('Service and Ingress', () => {
+  const service = renderService(settings, request);
+  const ingress = renderIngress(settings, request);
+  const deployment = renderDeployment(settings, request, opts);
+
+  it('exposes port 80 as ClusterIP to the container port named http', () => {
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([
+      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+    ]);
+  });
+
+  it('selects the Deployment pods', () => {
+    expect(
+      selectorMatches(
+        { matchLabels: service.spec.selector },
+        deployment.spec.template.metadata.labels,
+      ),
+    ).toBe(true);
+  });
+
+  it.each([
+    ['alb.ingress.kubernetes.io/scheme', 'internet-facing'],
+    ['alb.ingress.kubernetes.io/target-type', 'ip'],
+    ['alb.ingress.kubernetes.io/group.name', 'idp-shared'],
+    ['alb.ingress.kubernetes.io/certificate-arn', settings.certificateArn],
+    ['alb.ingress.kubernetes.io/ssl-redirect', '443'],
+    ['alb.ingress.kubernetes.io/healthcheck-path', '/health'],
+  ])('annotates the Ingress with %s = %p', (key, value) => {
+    expect(
+      ingress.metadata.annotations[
+        key as keyof typeof ingress.metadata.annotations
+      ],
+    ).toBe(value);
+  });
+
+  it('listens on HTTP 80 and HTTPS 443', () => {
+    expect(
+      JSON.parse(
+        ingress.metadata.annotations['alb.ingress.kubernetes.io/listen-ports'],
+      ),
+    ).toEqual([{ HTTP: 80 }, { HTTPS: 443 }]);
+  });
+
+  it('serves <name>.<baseDomain> over TLS on the alb class', () => {
+    expect(ingress.spec.ingressClassName).toBe('alb');
+    expect(ingress.spec.rules[0].host).toBe('payments-api.apps.example.com');
+    expect(ingress.spec.tls).toEqual([
+      { hosts: ['payments-api.apps.example.com'] },
+    ]);
+  });
+
+  it('routes to the Service by port name', () => {
+    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({
+      name: service.metadata.name,
+      port: { name: 'http' },
+    });
+  });
+});
+
+describe('RBAC', () => {
+  const role = renderRole(settings, request);
+  const binding = renderRoleBinding(settings, request);
+  const account = renderServiceAccount(settings, request);
+
+  it('does not mount the ServiceAccount token by default', () => {
+    expect(account.automountServiceAccountToken).toBe(false);
+  });
+
+  it('only reads', () => {
+    const verbs = role.rules.flatMap(r => r.verbs);
+    expect(new Set(verbs)).toEqual(new Set(['get', 'list', 'watch']));
+  });
+
+  it('never touches secrets and never uses wildcards', () => {
+    const resources = role.rules.flatMap(r => r.resources);
+    expect(resources).not.toContain('secrets');
+    expect([...resources, ...role.rules.flatMap(r => r.verbs)]).not.toContain(
+      '*',
+    );
+    expect(new Set(resources)).toEqual(
+      new Set(['configmaps', 'pods', 'services', 'endpoints']),
+    );
+  });
+
+  it('binds the Role to the app ServiceAccount only', () => {
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata.name,
+    });
+    expect(binding.subjects).toEqual([
+      {
+        kind: 'ServiceAccount',
+        name: account.metadata.name,
+        namespace: 'payments-api',
+      },
+    ]);
+  });
+});
+
+describe('observability', () => {
+  const monitor = renderServiceMonitor(settings, request);
+  const service = renderService(settings, request);
+  const configMap = renderDashboardConfigMap(settings, request);
+  const dashboard = renderGrafanaDashboard('payments-api');
+  const queries = dashboard.panels.flatMap(p => p.targets.map(t => t.expr));
+
+  it('scrapes /metrics every 30s on the Service port named http', () => {
+    expect(monitor.spec.endpoints).toEqual([
+      { port: 'http', path: '/metrics', interval: '30s', scheme: 'http' },
+    ]);
+    expect(service.spec.ports.map(p => p.name)).toContain('http');
+  });
+
+  it('selects the Service in its namespace', () => {
+    expect(
+      selectorMatches(monitor.spec.selector, service.metadata.labels),
+    ).toBe(true);
+    expect(monitor.spec.namespaceSelector).toEqual({
+      matchNames: ['payments-api'],
+    });
+  });
+
+  it('labels the dashboard ConfigMap for the Grafana sidecar', () => {
+    expect(configMap.metadata.labels.grafana_dashboard).toBe('1');
+  });
+
+  it('stores the dashboard as JSON', () => {
+    expect(JSON.parse(configMap.data['payments-api.json'])).toEqual(dashboard);
+  });
+
+  it('shows request rate, error rate and latency', () => {
+    expect(dashboard.panels.map(p => p.title)).toEqual([
+      'Request rate',
+      'Error rate',
+      'Request duration',
+    ]);
+  });
+
+  it.each([
+    ['request rate', `rate(${APP_METRICS.requestsTotal}{`],
+    ['5xx errors', `${APP_METRICS.statusLabel}=~"5.."`],
+    [
+      'p50',
+      `histogram_quantile(0.5, sum by (le) (rate(${APP_METRICS.durationBucket}{`,
+    ],
+    [
+      'p95',
+      `histogram_quantile(0.95, sum by (le) (rate(${APP_METRICS.durationBucket}{`,
+    ],
+    [
+      'p99',
+      `histogram_quantile(0.99, sum by (le) (rate(${APP_METRICS.durationBucket}{`,
+    ],
+  ])('queries %s', (_what, fragment) => {
+    expect(queries.some(q => q.includes(fragment))).toBe(true);
+  });
+
+  it('keeps the metric names the generated Express app exports', () => {
+    expect(APP_METRICS.requestsTotal).toBe('http_requests_total');
+    expect(APP_METRICS.durationBucket).toBe(
+      'http_request_duration_seconds_bucket',
+    );
+  });
+
+  it('only queries this service', () => {
+    for (const query of queries) {
+      expect(query).toContain(
+        'namespace="payments-api", service="payments-api"',
+      );
+    }
+  });
+});
+
+describe('sync waves and labels', () => {
+  const files = renderGitopsObjects(settings, request, opts).filter(f =>
+    f.path.startsWith('manifests/'),
+  );
+  const wave = (kind: string) =>
+    Number(
+      files.find(f => f.object.kind === kind)!.object.metadata.annotations![
+        SYNC_WAVE_ANNOTATION
+      ],
+    );
+
+  it('puts a string sync wave on every manifest', () => {
+    for (const { object } of files) {
+      expect(typeof object.metadata.annotations?.[SYNC_WAVE_ANNOTATION]).toBe(
+        'string',
+      );
+    }
+  });
+
+  it.each([
+    ['Namespace', 'ServiceAccount'],
+    ['ServiceAccount', 'ExternalSecret'],
+    ['Role', 'ExternalSecret'],
+    ['RoleBinding', 'ExternalSecret'],
+    ['NetworkPolicy', 'ExternalSecret'],
+    ['ExternalSecret', 'Deployment'],
+    ['ExternalSecret', 'Service'],
+    ['ExternalSecret', 'Ingress'],
+    ['Deployment', 'ServiceMonitor'],
+    ['Ingress', 'ConfigMap'],
+  ])('syncs %s before %s', (before, after) => {
+    expect(wave(before)).toBeLessThan(wave(after));
+  });
+
+  it('puts all NetworkPolicies in the access wave', () => {
+    const waves = files
+      .filter(f => f.object.kind === 'NetworkPolicy')
+      .map(f => f.object.metadata.annotations![SYNC_WAVE_ANNOTATION]);
+    expect(new Set(waves)).toEqual(new Set([String(wave('ServiceAccount'))]));
+  });
+
+  it.each([
+    'app.kubernetes.io/name',
+    'app.kubernetes.io/managed-by',
+    'backstage.io/kubernetes-id',
+    'idp-owner',
+  ])('labels every manifest with %s', key => {
+    const values = files.map(f => f.object.metadata.labels?.[key]);
+    expect(values.every(v => v !== undefined)).toBe(true);
+    expect(new Set(values).size).toBe(1);
+  });
+
+  it('keeps every object except the Namespace in the app namespace', () => {
+    for (const { object } of files.filter(f => f.object.kind !== 'Namespace')) {
+      expect(object.metadata.namespace).toBe('payments-api');
+    }
+  });
+});

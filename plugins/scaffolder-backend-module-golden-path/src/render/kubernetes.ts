@@ -1,0 +1,468 @@
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Namespace,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { renderContext } from './context';
+import { renderGrafanaDashboard } from './dashboard';
+import { ServiceRequestInput, assertImageTag } from './input';
+import {
+  ROLE_LABEL,
+  selectorLabels,
+  syncWave,
+  textAnnotations,
+} from './labels';
+import { PlatformSettings } from './types';
+
+// Core objects are checked against the @kubernetes/client-node types with
+// `satisfies`, so a misspelt field is a compile error; the tests also
+// validate them against the Kubernetes OpenAPI schema at runtime.
+
+/** Name of the Service port, the container port and the ServiceMonitor endpoint. */
+export const HTTP_PORT_NAME = 'http';
+/** Port the Service exposes inside the cluster. */
+export const SERVICE_PORT = 80;
+/** Path of the readiness and liveness probes and of the ALB health check. */
+export const HEALTH_PATH = '/health';
+/** Path Prometheus scrapes; served on the app port. */
+export const METRICS_PATH = '/metrics';
+/** Unprivileged user and group the app runs as (any non-zero id works). */
+export const APP_UID = 10001;
+/** Name of the container in the pod. */
+export const CONTAINER_NAME = 'app';
+/** Ingress class of the AWS Load Balancer Controller. */
+export const INGRESS_CLASS = 'alb';
+/** How often the ExternalSecret re-reads the secret store. */
+export const SECRET_REFRESH_INTERVAL = '1h';
+/** How often Prometheus scrapes the app. */
+export const SCRAPE_INTERVAL = '30s';
+
+/** Name of the Secret the ExternalSecret writes and the Deployment reads. */
+export function envSecretName(name: string): string {
+  return `${name}-env`;
+}
+
+/** Key of the app's secret in the secret store (AWS Secrets Manager). */
+export function secretStoreKey(name: string): string {
+  return `idp/${name}`;
+}
+
+/**
+ * The image reference `<ecrRegistry>/<name>:<tag>`. The app's CI finds this
+ * exact text in `manifests/deployment.yaml` and rewrites the tag.
+ */
+export function containerImage(
+  settings: PlatformSettings,
+  name: string,
+  tag: string,
+): string {
+  const registry = settings.ecrRegistry
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/+$/, '');
+  return `${registry}/${name}:${tag}`;
+}
+
+/**
+ * The app's Namespace. `pod-security.kubernetes.io/enforce: restricted`
+ * makes the API server refuse pods that would weaken the security context
+ * below; the generated Deployment meets that profile.
+ */
+export function renderNamespace(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels, request: req } = renderContext(settings, request);
+  const namespaceLabels: Record<string, string> = {
+    ...labels,
+    [ROLE_LABEL]: 'app',
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/warn': 'restricted',
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: names.namespace,
+      labels: namespaceLabels,
+      annotations: {
+        ...syncWave('namespace'),
+        ...textAnnotations(req.owner, req.description),
+      },
+    },
+  } satisfies V1Namespace;
+}
+
+/**
+ * The pods' ServiceAccount. Its token is not mounted: the app does not call
+ * the Kubernetes API by default, and a mounted token is a credential an
+ * attacker in the container could use. Mount one explicitly if needed.
+ */
+export function renderServiceAccount(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels } = renderContext(settings, request);
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name: names.serviceAccount,
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    automountServiceAccountToken: false,
+  } satisfies V1ServiceAccount;
+}
+
+/** Name of the read-only Role and its RoleBinding. */
+export function readOnlyRoleName(name: string): string {
+  return `${name}-read-only`;
+}
+
+/** Verbs the app's Role grants: reading only, never writing. */
+export const READ_ONLY_VERBS: readonly string[] = ['get', 'list', 'watch'];
+/** Resources the app's Role lets it read. Secrets are deliberately absent. */
+export const READABLE_RESOURCES: readonly string[] = [
+  'configmaps',
+  'pods',
+  'services',
+  'endpoints',
+];
+
+/** Read-only access to the app's own namespace (no secrets, no writes). */
+export function renderRole(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels } = renderContext(settings, request);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: {
+      name: readOnlyRoleName(names.namespace),
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    rules: [
+      {
+        apiGroups: [''],
+        resources: [...READABLE_RESOURCES],
+        verbs: [...READ_ONLY_VERBS],
+      },
+    ],
+  } satisfies V1Role;
+}
+
+/** Binds the read-only Role to the app's ServiceAccount. */
+export function renderRoleBinding(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels } = renderContext(settings, request);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: readOnlyRoleName(names.namespace),
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: readOnlyRoleName(names.namespace),
+    },
+    subjects: [
+      {
+        kind: 'ServiceAccount',
+        name: names.serviceAccount,
+        namespace: names.namespace,
+      },
+    ],
+  } satisfies V1RoleBinding;
+}
+
+/**
+ * Syncs the app's secret from the ClusterSecretStore into Secret
+ * `<name>-env`. Every key stored at `idp/<name>` becomes an environment
+ * variable of the app (via envFrom).
+ */
+export function renderExternalSecret(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels } = renderContext(settings, request);
+  return {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: {
+      name: envSecretName(names.namespace),
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('secrets'),
+    },
+    spec: {
+      refreshInterval: SECRET_REFRESH_INTERVAL,
+      secretStoreRef: {
+        kind: 'ClusterSecretStore',
+        name: settings.secretStoreName,
+      },
+      target: { name: envSecretName(names.namespace), creationPolicy: 'Owner' },
+      dataFrom: [{ extract: { key: secretStoreKey(names.namespace) } }],
+    },
+  };
+}
+
+/** Security context shared by pod and container: the "restricted" profile. */
+function restrictedSecurityContext() {
+  return {
+    runAsNonRoot: true,
+    runAsUser: APP_UID,
+    runAsGroup: APP_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/**
+ * The app's Deployment. The root filesystem is read-only, so `/tmp` is a
+ * memory-limited emptyDir for libraries that need scratch space. Env comes
+ * from the ExternalSecret's Secret (sync waves make sure it exists first)
+ * plus PORT, which the generated Express app listens on.
+ */
+export function renderDeployment(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+  opts: { imageTag: string },
+) {
+  assertImageTag(opts.imageTag);
+  const { names, labels, request: req } = renderContext(settings, request);
+  const probe = (initialDelaySeconds: number, periodSeconds: number) => ({
+    httpGet: { path: HEALTH_PATH, port: req.port },
+    initialDelaySeconds,
+    periodSeconds,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: req.name,
+      namespace: names.namespace,
+      labels,
+      annotations: {
+        ...syncWave('workload'),
+        ...textAnnotations(req.owner, req.description),
+      },
+    },
+    spec: {
+      replicas: req.replicas,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(req.name) },
+      strategy: {
+        type: 'RollingUpdate',
+        // Never go below the requested capacity during a rollout.
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: names.serviceAccount,
+          automountServiceAccountToken: false,
+          securityContext: { ...restrictedSecurityContext(), fsGroup: APP_UID },
+          containers: [
+            {
+              name: CONTAINER_NAME,
+              image: containerImage(settings, req.name, opts.imageTag),
+              imagePullPolicy: 'IfNotPresent',
+              ports: [
+                {
+                  name: HTTP_PORT_NAME,
+                  containerPort: req.port,
+                  protocol: 'TCP',
+                },
+              ],
+              env: [
+                { name: 'PORT', value: String(req.port) },
+                { name: 'NODE_ENV', value: 'production' },
+              ],
+              envFrom: [
+                { secretRef: { name: envSecretName(names.namespace) } },
+              ],
+              readinessProbe: probe(5, 10),
+              livenessProbe: probe(15, 20),
+              resources: {
+                requests: { cpu: '100m', memory: '128Mi' },
+                limits: { cpu: '500m', memory: '256Mi' },
+              },
+              securityContext: {
+                ...restrictedSecurityContext(),
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+        },
+      },
+    },
+  } satisfies V1Deployment;
+}
+
+/** ClusterIP Service: port 80 to the container's named port. */
+export function renderService(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels, request: req } = renderContext(settings, request);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: req.name,
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('workload'),
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(req.name),
+      ports: [
+        {
+          name: HTTP_PORT_NAME,
+          port: SERVICE_PORT,
+          targetPort: HTTP_PORT_NAME,
+          protocol: 'TCP',
+        },
+      ],
+    },
+  } satisfies V1Service;
+}
+
+/**
+ * Ingress on the shared ALB (one load balancer for all apps, joined by
+ * `group.name`). `target-type: ip` sends traffic straight to pod IPs, which
+ * is why the NetworkPolicy admits the load balancer's subnets on the app
+ * port.
+ */
+export function renderIngress(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels, request: req } = renderContext(settings, request);
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: req.name,
+      namespace: names.namespace,
+      labels,
+      annotations: {
+        ...syncWave('workload'),
+        'alb.ingress.kubernetes.io/scheme': 'internet-facing',
+        'alb.ingress.kubernetes.io/target-type': 'ip',
+        'alb.ingress.kubernetes.io/group.name': settings.albGroupName,
+        'alb.ingress.kubernetes.io/certificate-arn': settings.certificateArn,
+        'alb.ingress.kubernetes.io/listen-ports': JSON.stringify([
+          { HTTP: 80 },
+          { HTTPS: 443 },
+        ]),
+        'alb.ingress.kubernetes.io/ssl-redirect': '443',
+        'alb.ingress.kubernetes.io/healthcheck-path': HEALTH_PATH,
+      },
+    },
+    spec: {
+      ingressClassName: INGRESS_CLASS,
+      tls: [{ hosts: [names.host] }],
+      rules: [
+        {
+          host: names.host,
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: {
+                  service: { name: req.name, port: { name: HTTP_PORT_NAME } },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  } satisfies V1Ingress;
+}
+
+/** Tells the Prometheus Operator to scrape `/metrics` on the Service's http port. */
+export function renderServiceMonitor(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels, request: req } = renderContext(settings, request);
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: {
+      name: req.name,
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('observability'),
+    },
+    spec: {
+      selector: { matchLabels: selectorLabels(req.name) },
+      namespaceSelector: { matchNames: [names.namespace] },
+      endpoints: [
+        {
+          port: HTTP_PORT_NAME,
+          path: METRICS_PATH,
+          interval: SCRAPE_INTERVAL,
+          scheme: 'http',
+        },
+      ],
+    },
+  };
+}
+
+/** Label the Grafana dashboard sidecar looks for. */
+export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';
+
+/** ConfigMap holding the app's Grafana dashboard, picked up by the Grafana sidecar. */
+export function renderDashboardConfigMap(
+  settings: PlatformSettings,
+  request: ServiceRequestInput,
+) {
+  const { names, labels, request: req } = renderContext(settings, request);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `${req.name}-dashboard`,
+      namespace: names.namespace,
+      labels: { ...labels, [GRAFANA_DASHBOARD_LABEL]: '1' } as Record<
+        string,
+        string
+      >,
+      annotations: syncWave('observability'),
+    },
+    data: {
+      // Pretty-printed so the file diffs well in the GitOps repository.
+      [`${req.name}.json`]: `${JSON.stringify(
+        renderGrafanaDashboard(req.name),
+        null,
+        2,
+      )}\n`,
+    },
+  } satisfies V1ConfigMap;
+}

@@ -1,0 +1,39 @@
+/**
+ * Example platform settings and requests for tests.
+ *
+ * Test-only module: never import it from production code.
+ */
+import { PlatformSettings, ServiceRequest } from '../render/types';
+
+/** Settings shaped like a real `goldenPath` config section. */
+export const exampleSettings: PlatformSettings = {
+  gitlabHost: 'gitlab.example.com',
+  appGroup: 'apps',
+  gitopsGroup: 'platform/gitops',
+  awsAccountId: '123456789012',
+  awsRegion: 'eu-west-1',
+  ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+  argocdUrl: 'https://argocd.example.com',
+  argocdNamespace: 'argocd',
+  clusterServer: 'https://kubernetes.default.svc',
+  clusterName: 'prod-eu-west-1',
+  baseDomain: 'apps.example.com',
+  certificateArn:
+    'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+  albGroupName: 'idp-shared',
+  secretStoreName: 'aws-secrets-manager',
+  monitoringNamespace: 'monitoring',
+  loadBalancerSourceCidrs: ['10.0.0.0/20', '10.0.16.0/20'],
+};
+
+/** A typical request from the Create form. */
+export const exampleRequest: ServiceRequest = {
+  name: 'payments-api',
+  owner: 'group:default/team-payments',
+  description: 'Takes payments: cards, "wallets" & more #fast',
+  port: 3000,
+  replicas: 2,
+};
+
+/** The image tag used by examples. */
+export const exampleImageTag = '0.1.0';
