@@ -10,8 +10,10 @@ export function readPlatformSettings(config: Config): PlatformSettings {
   const gp = config.getConfig('goldenPath');
   const accountId = gp.getString('aws.accountId');
   const region = gp.getString('aws.region');
+  const apiBaseUrl = gp.getOptionalString('gitlab.apiBaseUrl');
   return {
     gitlabHost: gp.getString('gitlab.host'),
+    gitlabBaseUrl: apiBaseUrl?.replace(/\/api\/v4\/?$/, ''),
     appGroup: gp.getString('gitlab.appGroup'),
     gitopsGroup: gp.getString('gitlab.gitopsGroup'),
     awsAccountId: accountId,

@@ -81,7 +81,9 @@ export function deriveNames(
   name: string,
 ): DerivedNames {
   assertServiceName(name, settings);
-  const gitlab = `https://${bareHost(settings.gitlabHost)}`;
+  const gitlab = settings.gitlabBaseUrl
+    ? settings.gitlabBaseUrl.trim().replace(/\/+$/, '')
+    : `https://${bareHost(settings.gitlabHost)}`;
   const appRepoPath = `${groupPath(settings.appGroup)}/${name}`;
   const gitopsRepoPath = `${groupPath(settings.gitopsGroup)}/${name}-gitops`;
   const host = `${name}.${settings.baseDomain

@@ -5,6 +5,11 @@
 export interface PlatformSettings {
   /** Host of the GitLab instance, e.g. `gitlab.example.com`. */
   gitlabHost: string;
+  /**
+   * Browser/clone base URL of GitLab when it is not `https://<gitlabHost>`
+   * (the local sandbox serves plain HTTP on a port).
+   */
+  gitlabBaseUrl?: string;
   /** Full path of the group that holds app repositories, e.g. `apps`. */
   appGroup: string;
   /** Full path of the platform group that holds GitOps repositories. */

@@ -1,0 +1,249 @@
+/**
+ * Kubernetes client: server-side apply and delete of rendered objects, and
+ * a namespace existence check. Built on @kubernetes/client-node v2.
+ */
+import { Config } from '@backstage/config';
+import {
+  ConflictError,
+  ForwardedError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import {
+  ApiException,
+  CoreV1Api,
+  HttpLibrary,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  RequestContext,
+  ResponseContext,
+  SelfDecodingBody,
+  ServerConfiguration,
+  createConfiguration,
+  wrapHttpLibrary,
+} from '@kubernetes/client-node';
+import { KubernetesApi, KubernetesObject } from './types';
+
+/** Field manager of our server-side applies. */
+export const DEFAULT_FIELD_MANAGER = 'golden-path-idp';
+
+/** Timeout of each request to the API server when none is given. */
+export const DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Largest part of an error message kept. */
+const MAX_DETAIL_LENGTH = 1000;
+
+export interface KubernetesClientOptions {
+  /** Cluster, user and context to use (its current context). */
+  kc: KubeConfig;
+  /** Default {@link DEFAULT_FIELD_MANAGER}. */
+  fieldManager?: string;
+  /** Timeout of each request. Default {@link DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
+  /**
+   * Sends requests through this fetch instead of the client library's own
+   * (which cannot be intercepted). It receives the library's TLS settings as
+   * undici's `dispatcher` option, as Node's global fetch accepts.
+   */
+  fetch?: typeof fetch;
+}
+
+/** An HttpLibrary for the generated client that sends through `fetchFn`. */
+function fetchHttpLibrary(fetchFn: typeof fetch): HttpLibrary {
+  return wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const init = {
+        method: request.getHttpMethod(),
+        headers: request.getHeaders(),
+        body: request.getBody() as string | undefined,
+        signal: request.getSignal(),
+        dispatcher: request.getDispatcher(),
+      };
+      const response = await fetchFn(request.getUrl(), init as RequestInit);
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const data = Buffer.from(await response.arrayBuffer());
+      return new ResponseContext(
+        response.status,
+        headers,
+        new SelfDecodingBody(Promise.resolve(data)),
+      );
+    },
+  });
+}
+
+/** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
+function describeObject(object: KubernetesObject): string {
+  const { namespace, name } = object.metadata ?? {};
+  return `${object.kind} ${namespace ? `${namespace}/` : ''}${name}`;
+}
+
+function checkObject(object: KubernetesObject): void {
+  if (!object?.apiVersion || !object.kind || !object.metadata?.name) {
+    throw new InputError(
+      `A Kubernetes object needs apiVersion, kind and metadata.name (got ${JSON.stringify({
+        apiVersion: object?.apiVersion,
+        kind: object?.kind,
+        name: object?.metadata?.name,
+      })})`,
+    );
+  }
+}
+
+/** The message of a Kubernetes Status body, or the body text. */
+function statusMessage(body: unknown): string {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = body;
+    }
+  }
+  if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) {
+    return String((parsed as { message: unknown }).message);
+  }
+  if (typeof parsed === 'string') return parsed.trim();
+  return parsed === undefined ? '' : JSON.stringify(parsed);
+}
+
+/** KubernetesClient; see {@link KubernetesApi}. */
+export class KubernetesClient implements KubernetesApi {
+  private readonly objects: KubernetesObjectApi;
+  private readonly core: CoreV1Api;
+  private readonly fieldManager: string;
+  private readonly token?: string;
+
+  /**
+   * Reads `goldenPath.kubernetes.url`, `.token`, and optionally `.caData`
+   * (base64 PEM) and `.skipTLSVerify`.
+   */
+  static fromConfig(
+    config: Config,
+    options: Omit<KubernetesClientOptions, 'kc'> = {},
+  ): KubernetesClient {
+    const k8s = config.getConfig('goldenPath.kubernetes');
+    const name = 'golden-path';
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name,
+          server: k8s.getString('url').replace(/\/+$/, ''),
+          caData: k8s.getOptionalString('caData'),
+          skipTLSVerify: k8s.getOptionalBoolean('skipTLSVerify') ?? false,
+        },
+      ],
+      users: [{ name, token: k8s.getString('token') }],
+      contexts: [{ name, cluster: name, user: name }],
+      currentContext: name,
+    });
+    return new KubernetesClient({ ...options, kc });
+  }
+
+  constructor(options: KubernetesClientOptions) {
+    const { kc } = options;
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new InputError('The KubeConfig has no current cluster');
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS;
+    // What kc.makeApiClient builds, plus a timeout and an optional fetch.
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ''), {}),
+      authMethods: { default: kc },
+      httpApi: options.fetch ? fetchHttpLibrary(options.fetch) : undefined,
+      promiseMiddleware: [
+        {
+          pre: async context => {
+            context.setSignal(AbortSignal.timeout(timeoutMs));
+            return context;
+          },
+          post: async context => context,
+        },
+      ],
+    });
+    this.objects = new KubernetesObjectApi(configuration);
+    this.core = new CoreV1Api(configuration);
+    this.fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;
+    this.token = kc.getCurrentUser()?.token;
+  }
+
+  async apply(objects: KubernetesObject[]): Promise<void> {
+    objects.forEach(checkObject);
+    for (const object of objects) {
+      try {
+        // The library fills in defaults on the object it is given: pass a copy.
+        await this.objects.patch(
+          structuredClone(object),
+          undefined,
+          undefined,
+          this.fieldManager,
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+      } catch (err) {
+        throw this.mapError(err, `applying ${describeObject(object)}`);
+      }
+    }
+  }
+
+  async delete(objects: KubernetesObject[]): Promise<void> {
+    objects.forEach(checkObject);
+    for (const object of [...objects].reverse()) {
+      try {
+        await this.objects.delete(structuredClone(object));
+      } catch (err) {
+        const mapped = this.mapError(err, `deleting ${describeObject(object)}`);
+        if (!(mapped instanceof NotFoundError)) throw mapped;
+      }
+    }
+  }
+
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespace({ name });
+      return true;
+    } catch (err) {
+      const mapped = this.mapError(err, `reading Namespace ${name}`);
+      if (mapped instanceof NotFoundError) return false;
+      throw mapped;
+    }
+  }
+
+  private redact(text: string): string {
+    return this.token ? text.split(this.token).join('***') : text;
+  }
+
+  /** The one place where failures become Backstage errors. */
+  private mapError(err: unknown, action: string): Error {
+    const code = err instanceof ApiException ? Number(err.code) : undefined;
+    // The library's own message quotes body and headers; keep the cause only if it is token-free.
+    const cause =
+      this.token && err instanceof Error && `${err.message}\n${err.stack}`.includes(this.token)
+        ? new Error(this.redact(err.message))
+        : err;
+    if (code === undefined) {
+      return new ForwardedError(`Kubernetes: ${action} failed`, cause);
+    }
+    let detail = this.redact(statusMessage((err as ApiException<unknown>).body));
+    if (detail.length > MAX_DETAIL_LENGTH) detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
+    const message = `Kubernetes: ${action} failed (HTTP ${code})${detail ? `: ${detail}` : ''}`;
+    switch (code) {
+      case 400:
+      case 422:
+        return new InputError(message);
+      case 401:
+      case 403:
+        return new NotAllowedError(message);
+      case 404:
+        return new NotFoundError(message);
+      case 409:
+        return new ConflictError(message);
+      default:
+        return new ForwardedError(message, cause);
+    }
+  }
+}
