@@ -45,6 +45,19 @@ export interface Config {
       token?: string;
       /** Namespace ArgoCD runs in. Default argocd. */
       namespace?: string;
+      /** Retry of transient ArgoCD failures (5xx, timeouts, "repository not found" while GitLab catches up). */
+      retry?: {
+        /** Default 8. */
+        maxAttempts?: number;
+        /** First backoff in ms, doubled per attempt, with full jitter. Default 500. */
+        baseDelayMs?: number;
+        /** Longest single backoff in ms. Default 10000. */
+        maxDelayMs?: number;
+        /** Give up after this many ms in total. Default 120000. */
+        maxTotalMs?: number;
+      };
+      /** Timeout of each ArgoCD request in ms. Default 30000. */
+      requestTimeoutMs?: number;
     };
 
     /** Kubernetes cluster the services run in. */

@@ -40,6 +40,16 @@ export const goldenPathSchema = z
         url: httpUrl.optional(),
         token: z.string().optional(),
         namespace: z.string().optional(),
+        retry: z
+          .object({
+            maxAttempts: z.number().int().positive().optional(),
+            baseDelayMs: z.number().nonnegative().optional(),
+            maxDelayMs: z.number().nonnegative().optional(),
+            maxTotalMs: z.number().nonnegative().optional(),
+          })
+          .strict()
+          .optional(),
+        requestTimeoutMs: z.number().positive().optional(),
       })
       .strict()
       .optional(),

@@ -1,7 +1,8 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { renderAppProject, renderApplication } from '../render/argocd';
 import { deriveNames } from '../render/derive';
-import { ActionDeps } from './deps';
+import { ServiceRequestInput } from '../render/input';
+import { ActionDeps, StepContext, stepContext } from './deps';
 import { serviceInputSchema, toServiceRequest } from './serviceInput';
 import { examples } from './argocdApplicationEnsure.examples';
 
@@ -44,38 +45,62 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
         outputs();
         return;
       }
-      const { argocd } = deps;
+      const step = stepContext(ctx, deps.journals);
       const update = ctx.input.update ?? false;
-      const journal = deps.journals.forTask(ctx.task.id);
-      await journal.run(ctx.logger, async () => {
-        await journal.step({
-          name: `ArgoCD project ${project.metadata.name}`,
-          do: () =>
-            ctx.checkpoint({
-              key: `ensure.argocd.project.${project.metadata.name}`,
-              fn: async () => {
-                const outcome = await argocd.ensureProject(project, { update });
-                ctx.logger.info(`ArgoCD project ${project.metadata.name} ${outcome}`);
-                return project.metadata.name;
-              },
-            }),
-          undo: name => argocd.deleteProject(name),
-        });
-        await journal.step({
-          name: `ArgoCD application ${application.metadata.name}`,
-          do: () =>
-            ctx.checkpoint({
-              key: `ensure.argocd.application.${application.metadata.name}`,
-              fn: async () => {
-                const outcome = await argocd.ensureApplication(application, { update });
-                ctx.logger.info(`ArgoCD application ${application.metadata.name} ${outcome}`);
-                return application.metadata.name;
-              },
-            }),
-          undo: name => argocd.deleteApplication(name),
-        });
+      await step.journal.run(ctx.logger, async () => {
+        await ensureArgoProject(deps, step, request, update);
+        await ensureArgoApplication(deps, step, request, update);
       });
       outputs();
     },
+  });
+}
+
+/** The ArgoCD project step: the service's AppProject. */
+export async function ensureArgoProject(
+  deps: Pick<ActionDeps, 'argocd' | 'settings'>,
+  step: StepContext,
+  request: ServiceRequestInput,
+  update = false,
+): Promise<string> {
+  const project = renderAppProject(deps.settings, request);
+  return step.journal.step({
+    name: `ArgoCD project ${project.metadata.name}`,
+    do: () =>
+      step.checkpoint({
+        key: `ensure.argocd.project.${project.metadata.name}`,
+        fn: async () => {
+          const outcome = await deps.argocd.ensureProject(project, { update });
+          step.logger.info(`ArgoCD project ${project.metadata.name} ${outcome}`);
+          return project.metadata.name;
+        },
+      }),
+    undo: name => deps.argocd.deleteProject(name),
+  });
+}
+
+/**
+ * The ArgoCD application step. Needs the project and the GitOps repository
+ * (the client retries while ArgoCD cannot see the repository yet).
+ */
+export async function ensureArgoApplication(
+  deps: Pick<ActionDeps, 'argocd' | 'settings'>,
+  step: StepContext,
+  request: ServiceRequestInput,
+  update = false,
+): Promise<string> {
+  const application = renderApplication(deps.settings, request);
+  return step.journal.step({
+    name: `ArgoCD application ${application.metadata.name}`,
+    do: () =>
+      step.checkpoint({
+        key: `ensure.argocd.application.${application.metadata.name}`,
+        fn: async () => {
+          const outcome = await deps.argocd.ensureApplication(application, { update });
+          step.logger.info(`ArgoCD application ${application.metadata.name} ${outcome}`);
+          return application.metadata.name;
+        },
+      }),
+    undo: name => deps.argocd.deleteApplication(name),
   });
 }

@@ -2,12 +2,124 @@ import { ConflictError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { deriveNames } from '../render/derive';
 import { ecrRepositoryArn, renderEcrPolicy } from '../render/iam';
-import { ActionDeps, TASK_MARKER_KEY } from './deps';
+import { settleAll } from '../saga';
+import {
+  ActionDeps,
+  StepContext,
+  TASK_MARKER_KEY,
+  nameTakenError,
+  stepContext,
+} from './deps';
 import { examples } from './awsEcrEnsure.examples';
 
 /** IAM user names allow 64 characters; names are at most 40 (see name.ts). */
 export function ciUserName(name: string): string {
   return `idp-${name}-ci`;
+}
+
+const markerTags = (step: StepContext, name: string) => ({
+  [TASK_MARKER_KEY]: step.taskId,
+  'golden-path-idp/service': name,
+});
+
+/**
+ * The registry step: the ECR repository and the per-app IAM policy, at
+ * once. A resource tagged by another task (or untagged) is refused.
+ */
+export async function ensureRegistry(
+  deps: Pick<ActionDeps, 'aws' | 'settings'>,
+  step: StepContext,
+  name: string,
+): Promise<{ repo: { name: string; arn: string; uri: string }; policy: { name: string; arn: string } }> {
+  const { aws } = deps;
+  const names = deriveNames(deps.settings, name);
+  const { policyName, document } = renderEcrPolicy(deps.settings, name);
+  const tags = markerTags(step, name);
+  const ours = (t: Record<string, string>) => t[TASK_MARKER_KEY] === step.taskId;
+
+  const [repo, policy] = await settleAll([
+    step.journal.step({
+      name: `ECR repository ${names.ecrRepository}`,
+      do: () =>
+        step.checkpoint({
+          key: `ensure.ecr.${names.ecrRepository}`,
+          fn: async () => {
+            const existing = await aws.findRepository(names.ecrRepository);
+            if (existing && !ours(existing.tags)) {
+              throw nameTakenError(name, [`ECR repository ${names.ecrRepository}`]);
+            }
+            const r = existing ?? (await aws.createRepository(names.ecrRepository, tags));
+            step.logger.info(`ECR repository ${r.name} ready`);
+            return { name: r.name, arn: r.arn, uri: r.uri };
+          },
+        }),
+      undo: r => aws.deleteRepository(r.name),
+    }),
+    step.journal.step({
+      name: `IAM policy ${policyName}`,
+      do: () =>
+        step.checkpoint({
+          key: `ensure.iam.policy.${policyName}`,
+          fn: async () => {
+            const existing = await aws.findPolicy(policyName);
+            if (existing && !ours(existing.tags)) {
+              throw nameTakenError(name, [`IAM policy ${policyName}`]);
+            }
+            const p = existing ?? (await aws.createPolicy(policyName, document, tags));
+            step.logger.info(`IAM policy ${p.name} ready`);
+            return { name: p.name, arn: p.arn };
+          },
+        }),
+      undo: p => aws.deletePolicy(p.arn),
+    }),
+  ]);
+  return { repo, policy };
+}
+
+/**
+ * The CI credentials step: an IAM user with the app's policy, whose access
+ * key goes only into masked, protected variables of the app repository.
+ * Needs the app repository and the policy to exist.
+ */
+export async function ensureCiCredentials(
+  deps: Pick<ActionDeps, 'aws' | 'gitlab' | 'settings'>,
+  step: StepContext,
+  opts: { name: string; policyArn: string },
+): Promise<void> {
+  const { aws, gitlab } = deps;
+  const names = deriveNames(deps.settings, opts.name);
+  const userName = ciUserName(opts.name);
+  await step.journal.step({
+    name: `IAM user ${userName}`,
+    do: () =>
+      step.checkpoint({
+        key: `ensure.iam.ci-user.${userName}`,
+        // User, key and variables are one unit: after a crash in between
+        // the secret is gone, so the unit starts over.
+        fn: async () => {
+          if (await aws.userExists(userName)) await aws.deleteCiUser(userName);
+          const key = await aws.createCiUser(userName, opts.policyArn, markerTags(step, opts.name));
+          try {
+            const app = await gitlab.findProject(names.appRepoPath);
+            if (!app) {
+              throw new ConflictError(`GitLab project ${names.appRepoPath} is missing; create the repositories first`);
+            }
+            await settleAll([
+              gitlab.setVariable(app.id, { key: 'AWS_ACCESS_KEY_ID', value: key.accessKeyId, masked: true, protected: true }),
+              gitlab.setVariable(app.id, { key: 'AWS_SECRET_ACCESS_KEY', value: key.secretAccessKey, masked: true, protected: true }),
+            ]);
+          } catch (error) {
+            // The step is recorded only once it completes, so a user whose
+            // key could not be stored is removed here.
+            await aws.deleteCiUser(userName);
+            throw error;
+          }
+          step.logger.info(`IAM user ${userName} ready; key stored as masked variables of ${names.appRepoPath}`);
+          return { userName };
+        },
+      }),
+    undo: u => aws.deleteCiUser(u.userName),
+  });
 }
 
 /**
@@ -40,99 +152,25 @@ export function createAwsEcrEnsureAction(deps: ActionDeps) {
     },
     async handler(ctx) {
       const names = deriveNames(deps.settings, ctx.input.name);
-      const { policyName, document } = renderEcrPolicy(deps.settings, ctx.input.name);
-      const { awsAccountId: account, ecrRegistry } = deps.settings;
-      const repositoryArn = ecrRepositoryArn(deps.settings, ctx.input.name);
-      const policyArn = `arn:aws:iam::${account}:policy/${policyName}`;
+      const { policyName } = renderEcrPolicy(deps.settings, ctx.input.name);
       if (ctx.isDryRun) {
         ctx.logger.info(`Dry run: would create ECR repository ${names.ecrRepository} and IAM policy ${policyName}`);
-        ctx.output('repositoryUri', `${ecrRegistry}/${names.ecrRepository}`);
-        ctx.output('repositoryArn', repositoryArn);
-        ctx.output('policyArn', policyArn);
+        ctx.output('repositoryUri', `${deps.settings.ecrRegistry}/${names.ecrRepository}`);
+        ctx.output('repositoryArn', ecrRepositoryArn(deps.settings, ctx.input.name));
+        ctx.output('policyArn', `arn:aws:iam::${deps.settings.awsAccountId}:policy/${policyName}`);
         return;
       }
-
-      const { aws, gitlab } = deps;
-      const tags = { [TASK_MARKER_KEY]: ctx.task.id, 'golden-path-idp/service': ctx.input.name };
-      const ours = (t: Record<string, string>) => t[TASK_MARKER_KEY] === ctx.task.id;
-      const journal = deps.journals.forTask(ctx.task.id);
-
-      const result = await journal.run(ctx.logger, async () => {
-        const repo = await journal.step({
-          name: `ECR repository ${names.ecrRepository}`,
-          do: () =>
-            ctx.checkpoint({
-              key: `ensure.ecr.${names.ecrRepository}`,
-              fn: async () => {
-                const existing = await aws.findRepository(names.ecrRepository);
-                if (existing && !ours(existing.tags)) {
-                  throw new ConflictError(`ECR repository ${names.ecrRepository} already exists`);
-                }
-                const r = existing ?? (await aws.createRepository(names.ecrRepository, tags));
-                ctx.logger.info(`ECR repository ${r.name} ready`);
-                return { name: r.name, arn: r.arn, uri: r.uri };
-              },
-            }),
-          undo: r => aws.deleteRepository(r.name),
-        });
-
-        const policy = await journal.step({
-          name: `IAM policy ${policyName}`,
-          do: () =>
-            ctx.checkpoint({
-              key: `ensure.iam.policy.${policyName}`,
-              fn: async () => {
-                const existing = await aws.findPolicy(policyName);
-                if (existing && !ours(existing.tags)) {
-                  throw new ConflictError(`IAM policy ${policyName} already exists`);
-                }
-                const p = existing ?? (await aws.createPolicy(policyName, document, tags));
-                ctx.logger.info(`IAM policy ${p.name} ready`);
-                return { name: p.name, arn: p.arn };
-              },
-            }),
-          undo: p => aws.deletePolicy(p.arn),
-        });
-
+      const step = stepContext(ctx, deps.journals);
+      const { repo, policy } = await step.journal.run(ctx.logger, async () => {
+        const result = await ensureRegistry(deps, step, ctx.input.name);
         if (ctx.input.ciCredentials) {
-          const userName = ciUserName(ctx.input.name);
-          await journal.step({
-            name: `IAM user ${userName}`,
-            do: () =>
-              ctx.checkpoint({
-                key: `ensure.iam.ci-user.${userName}`,
-                // User, key and variables form one unit: after a crash in
-                // between, the secret is gone, so the unit starts over.
-                fn: async () => {
-                  if (await aws.userExists(userName)) await aws.deleteCiUser(userName);
-                  const key = await aws.createCiUser(userName, policy.arn, tags);
-                  try {
-                    const app = await gitlab.findProject(names.appRepoPath);
-                    if (!app) throw new ConflictError(`GitLab project ${names.appRepoPath} is missing; create the repositories first`);
-                    for (const [k, value] of [
-                      ['AWS_ACCESS_KEY_ID', key.accessKeyId],
-                      ['AWS_SECRET_ACCESS_KEY', key.secretAccessKey],
-                    ]) {
-                      await gitlab.setVariable(app.id, { key: k, value, masked: true, protected: true });
-                    }
-                  } catch (error) {
-                    // The step is not recorded until it completes, so a user
-                    // whose key could not be stored is removed here.
-                    await aws.deleteCiUser(userName);
-                    throw error;
-                  }
-                  ctx.logger.info(`IAM user ${userName} ready; key stored as masked variables of ${names.appRepoPath}`);
-                  return { userName };
-                },
-              }),
-            undo: u => aws.deleteCiUser(u.userName),
-          });
+          await ensureCiCredentials(deps, step, { name: ctx.input.name, policyArn: result.policy.arn });
         }
-        return { repo, policy };
+        return result;
       });
-      ctx.output('repositoryUri', result.repo.uri);
-      ctx.output('repositoryArn', result.repo.arn);
-      ctx.output('policyArn', result.policy.arn);
+      ctx.output('repositoryUri', repo.uri);
+      ctx.output('repositoryArn', repo.arn);
+      ctx.output('policyArn', policy.arn);
     },
   });
 }

@@ -1,6 +1,7 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { deriveNames } from '../render/derive';
-import { ActionDeps } from './deps';
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { ActionDeps, StepContext, stepContext } from './deps';
 import { examples } from './catalogEntityRegister.examples';
 
 /**
@@ -33,32 +34,48 @@ export function createCatalogEntityRegisterAction(deps: ActionDeps) {
         ctx.output('locationId', '00000000-0000-0000-0000-000000000000');
         return;
       }
-      const journal = deps.journals.forTask(ctx.task.id);
-      const registered = await journal.run(ctx.logger, () =>
-        journal.step({
-          name: `catalog location ${ctx.input.catalogInfoUrl}`,
-          do: () =>
-            ctx.checkpoint({
-              key: `register.catalog.${ctx.input.name}`,
-              fn: async () => {
-                const credentials = await ctx.getInitiatorCredentials();
-                // A replay after a crash finds the location it registered.
-                const existing = await deps.catalog.findLocation(ctx.input.catalogInfoUrl);
-                if (existing?.entityRefs.includes(expectedRef)) return existing;
-                const r = await deps.catalog.register(ctx.input.catalogInfoUrl, credentials);
-                ctx.logger.info(`Registered ${r.entityRefs.join(', ')} in the catalog`);
-                return r;
-              },
-            }),
-          undo: r => deps.catalog.unregister(r.locationId),
+      const step = stepContext(ctx, deps.journals);
+      const registered = await step.journal.run(ctx.logger, () =>
+        registerInCatalog(deps, step, {
+          name: ctx.input.name,
+          catalogInfoUrl: ctx.input.catalogInfoUrl,
+          credentials: () => ctx.getInitiatorCredentials(),
         }),
       );
       deps.journals.complete(ctx.task.id);
-      ctx.output(
-        'entityRef',
-        registered.entityRefs.find(r => r.startsWith('component:')) ?? expectedRef,
-      );
+      ctx.output('entityRef', registered.entityRef);
       ctx.output('locationId', registered.locationId);
     },
   });
+}
+
+/**
+ * The catalog step, as the initiating user. A replay after a crash finds
+ * the location it registered.
+ */
+export async function registerInCatalog(
+  deps: Pick<ActionDeps, 'catalog' | 'settings'>,
+  step: StepContext,
+  opts: { name: string; catalogInfoUrl: string; credentials: () => Promise<BackstageCredentials> },
+): Promise<{ locationId: string; entityRef: string }> {
+  const expectedRef = `component:default/${deriveNames(deps.settings, opts.name).namespace}`;
+  const r = await step.journal.step({
+    name: `catalog location ${opts.catalogInfoUrl}`,
+    do: () =>
+      step.checkpoint({
+        key: `register.catalog.${opts.name}`,
+        fn: async () => {
+          const existing = await deps.catalog.findLocation(opts.catalogInfoUrl);
+          if (existing?.entityRefs.includes(expectedRef)) return existing;
+          const registered = await deps.catalog.register(opts.catalogInfoUrl, await opts.credentials());
+          step.logger.info(`Registered ${registered.entityRefs.join(', ')} in the catalog`);
+          return registered;
+        },
+      }),
+    undo: loc => deps.catalog.unregister(loc.locationId),
+  });
+  return {
+    locationId: r.locationId,
+    entityRef: r.entityRefs.find(ref => ref.startsWith('component:')) ?? expectedRef,
+  };
 }

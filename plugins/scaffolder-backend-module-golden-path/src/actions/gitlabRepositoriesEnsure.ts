@@ -4,10 +4,11 @@ import { ConflictError, InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { deriveNames } from '../render/derive';
-import { assertImageTag, resolveServiceRequest } from '../render/input';
+import { ResolvedServiceRequest, assertImageTag, resolveServiceRequest } from '../render/input';
 import { renderGitopsRepository } from '../render/gitops';
 import { GitLabApi, GitLabFile } from '../clients/types';
-import { ActionDeps, taskTopic } from './deps';
+import { ActionDeps, StepContext, nameTakenError, stepContext, taskTopic } from './deps';
+import { settleAll } from '../saga';
 import { serviceInputSchema, toServiceRequest } from './serviceInput';
 import { examples } from './gitlabRepositoriesEnsure.examples';
 
@@ -15,7 +16,7 @@ import { examples } from './gitlabRepositoriesEnsure.examples';
 export const INITIAL_IMAGE_TAG = 'initial';
 
 /** Reads every file under `dir` (skipping .git), paths relative to it. */
-async function readTree(dir: string): Promise<GitLabFile[]> {
+export async function readTree(dir: string): Promise<GitLabFile[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
   const files: GitLabFile[] = [];
   for (const entry of entries) {
@@ -34,14 +35,14 @@ async function readTree(dir: string): Promise<GitLabFile[]> {
  */
 async function ensureProject(
   gitlab: GitLabApi,
-  opts: { groupPath: string; name: string; description: string; taskId: string },
+  opts: { groupPath: string; name: string; description: string; taskId: string; serviceName: string },
 ) {
   const fullPath = `${opts.groupPath}/${opts.name}`;
   const topic = taskTopic(opts.taskId);
   const adoptOrConflict = async () => {
     const existing = await gitlab.findProject(fullPath);
     if (existing?.topics.includes(topic)) return existing;
-    throw new ConflictError(`GitLab project ${fullPath} already exists`);
+    throw nameTakenError(opts.serviceName, [`GitLab project ${fullPath}`]);
   };
   if (await gitlab.findProject(fullPath)) return adoptOrConflict();
   try {
@@ -113,83 +114,93 @@ export function createGitlabRepositoriesEnsureAction(deps: ActionDeps) {
         return;
       }
 
-      const { gitlab } = deps;
-      const journal = deps.journals.forTask(ctx.task.id);
-      const [appGroup, gitopsGroup] = [names.appRepoPath, names.gitopsRepoPath].map(p =>
-        p.slice(0, p.lastIndexOf('/')),
+      const step = stepContext(ctx, deps.journals);
+      await step.journal.run(ctx.logger, () =>
+        ensureRepositories(deps, step, { request, appFiles, gitopsFiles }),
       );
-      await journal.run(ctx.logger, async () => {
-        const projects = [] as { id: number; pathWithNamespace: string }[];
-        for (const [groupPath, projectName, description] of [
-          [appGroup, request.name, request.description],
-          [gitopsGroup, `${request.name}-gitops`, `GitOps manifests of ${request.name} (managed by the platform)`],
-        ] as const) {
-          const fullPath = `${groupPath}/${projectName}`;
-          projects.push(
-            await journal.step({
-              name: `GitLab project ${fullPath}`,
-              do: () =>
-                ctx.checkpoint({
-                  key: `ensure.gitlab.project.${fullPath}`,
-                  fn: async () => {
-                    const p = await ensureProject(gitlab, {
-                      groupPath,
-                      name: projectName,
-                      description,
-                      taskId: ctx.task.id,
-                    });
-                    ctx.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
-                    return { id: p.id, pathWithNamespace: p.pathWithNamespace };
-                  },
-                }),
-              undo: p => gitlab.deleteProject(p),
-            }),
-          );
-        }
-        const [app, gitops] = projects;
-
-        for (const [project, files, message] of [
-          [app, appFiles, `Initial commit of ${request.name} from the golden-path template`],
-          [gitops, gitopsFiles, `Initial manifests of ${request.name}`],
-        ] as const) {
-          await ctx.checkpoint({
-            key: `ensure.gitlab.commit.${project.pathWithNamespace}`,
-            fn: async () => {
-              const { sha } = await gitlab.commitFiles(project.id, { branch: 'main', message, files: [...files] });
-              ctx.logger.info(`Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`);
-              return sha;
-            },
-          });
-          await gitlab.protectBranch(project.id, 'main');
-        }
-
-        // The app pipeline's update-gitops stage pushes with this token.
-        // Its value goes only into a masked variable: the checkpoint keeps
-        // the token id, never the token.
-        await ctx.checkpoint({
-          key: `ensure.gitlab.deploy-token.${gitops.pathWithNamespace}`,
-          fn: async () => {
-            const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
-              name: `${request.name}-ci-update-gitops`,
-              scopes: ['write_repository'],
-              accessLevel: 40,
-              expiresAt: oneYearFrom(new Date()),
-            });
-            await gitlab.setVariable(app.id, {
-              key: 'GITOPS_DEPLOY_TOKEN',
-              value: token,
-              masked: true,
-              protected: true,
-            });
-            ctx.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
-            return id;
-          },
-        });
-      });
       outputs();
     },
   });
 }
+
+/**
+ * The repositories step of the golden path: both projects at once, then
+ * both pushes, branch protection, and the GitOps deploy token stored as a
+ * masked variable of the app repository. Records compensations in the
+ * step's journal; the caller runs it inside the journal.
+ */
+export async function ensureRepositories(
+  deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
+  step: StepContext,
+  opts: { request: ResolvedServiceRequest; appFiles: GitLabFile[]; gitopsFiles: GitLabFile[] },
+): Promise<{ app: ProjectRef; gitops: ProjectRef }> {
+  const { gitlab } = deps;
+  const { request } = opts;
+  const names = deriveNames(deps.settings, request.name);
+  const groupOf = (p: string) => p.slice(0, p.lastIndexOf('/'));
+  const ensure = (fullPath: string, description: string) =>
+    step.journal.step({
+      name: `GitLab project ${fullPath}`,
+      do: () =>
+        step.checkpoint({
+          key: `ensure.gitlab.project.${fullPath}`,
+          fn: async () => {
+            const p = await ensureProject(gitlab, {
+              groupPath: groupOf(fullPath),
+              name: fullPath.slice(fullPath.lastIndexOf('/') + 1),
+              description,
+              taskId: step.taskId,
+              serviceName: request.name,
+            });
+            step.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
+            return { id: p.id, pathWithNamespace: p.pathWithNamespace };
+          },
+        }),
+      undo: p => gitlab.deleteProject(p),
+    });
+  const [app, gitops] = await settleAll([
+    ensure(names.appRepoPath, request.description),
+    ensure(names.gitopsRepoPath, `GitOps manifests of ${request.name} (managed by the platform)`),
+  ]);
+
+  const push = async (project: ProjectRef, files: GitLabFile[], message: string) => {
+    await step.checkpoint({
+      key: `ensure.gitlab.commit.${project.pathWithNamespace}`,
+      fn: async () => {
+        const { sha } = await gitlab.commitFiles(project.id, { branch: 'main', message, files });
+        step.logger.info(`Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`);
+        return sha;
+      },
+    });
+    await gitlab.protectBranch(project.id, 'main');
+  };
+  await settleAll([
+    push(app, opts.appFiles, `Initial commit of ${request.name} from the golden-path template`),
+    push(gitops, opts.gitopsFiles, `Initial manifests of ${request.name}`),
+  ]);
+
+  // The app pipeline's update-gitops stage pushes with this token. Its
+  // value goes only into a masked variable: the checkpoint keeps the token
+  // id, never the token.
+  await step.checkpoint({
+    key: `ensure.gitlab.deploy-token.${gitops.pathWithNamespace}`,
+    fn: async () => {
+      const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
+        name: `${request.name}-ci-update-gitops`,
+        scopes: ['write_repository'],
+        accessLevel: 40,
+        expiresAt: oneYearFrom(new Date()),
+      });
+      await gitlab.setVariable(app.id, { key: 'GITOPS_DEPLOY_TOKEN', value: token, masked: true, protected: true });
+      step.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
+      return id;
+    },
+  });
+  return { app, gitops };
+}
+
+/** A GitLab project as checkpoints keep it. */
+export type ProjectRef = { id: number; pathWithNamespace: string };
 
 function oneYearFrom(date: Date): string {
   const d = new Date(date);

@@ -9,7 +9,7 @@ import { renderNetworkPolicies } from '../render/networkPolicies';
 import { ServiceRequestInput } from '../render/input';
 import { PlatformSettings } from '../render/types';
 import { KubernetesObject } from '../clients/types';
-import { ActionDeps } from './deps';
+import { ActionDeps, StepContext, stepContext } from './deps';
 import { serviceInputSchema, toServiceRequest } from './serviceInput';
 import { examples } from './kubernetesBundleApply.examples';
 
@@ -52,25 +52,34 @@ export function createKubernetesBundleApplyAction(deps: ActionDeps) {
       if (ctx.isDryRun) {
         ctx.logger.info(`Dry run: would apply ${ids.join(', ')}`);
       } else {
-        const journal = deps.journals.forTask(ctx.task.id);
-        await journal.run(ctx.logger, () =>
-          journal.step({
-            name: `Kubernetes namespace ${namespace} and its policies`,
-            do: () =>
-              ctx.checkpoint({
-                key: `apply.kubernetes.bundle.${namespace}`,
-                fn: async () => {
-                  await deps.kubernetes.apply(bundle);
-                  ctx.logger.info(`Applied ${ids.join(', ')}`);
-                  return ids;
-                },
-              }),
-            undo: () => deps.kubernetes.delete(bundle),
-          }),
-        );
+        const step = stepContext(ctx, deps.journals);
+        await step.journal.run(ctx.logger, () => applyNamespaceBundle(deps, step, bundle));
       }
       ctx.output('namespace', namespace);
       ctx.output('objects', ids);
     },
+  });
+}
+
+/** The namespace step: server-side apply of the bundle; undo deletes it. */
+export async function applyNamespaceBundle(
+  deps: Pick<ActionDeps, 'kubernetes'>,
+  step: StepContext,
+  bundle: KubernetesObject[],
+): Promise<string[]> {
+  const namespace = bundle[0].metadata.name;
+  const ids = bundle.map(o => `${o.kind}/${o.metadata.name}`);
+  return step.journal.step({
+    name: `Kubernetes namespace ${namespace} and its policies`,
+    do: () =>
+      step.checkpoint({
+        key: `apply.kubernetes.bundle.${namespace}`,
+        fn: async () => {
+          await deps.kubernetes.apply(bundle);
+          step.logger.info(`Applied ${ids.join(', ')}`);
+          return ids;
+        },
+      }),
+    undo: () => deps.kubernetes.delete(bundle),
   });
 }

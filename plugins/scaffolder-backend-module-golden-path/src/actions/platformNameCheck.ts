@@ -1,7 +1,6 @@
-import { ConflictError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { deriveNames } from '../render/derive';
-import { ActionDeps } from './deps';
+import { ActionDeps, StepContext, nameTakenError, stepContext } from './deps';
 import { examples } from './platformNameCheck.examples';
 
 /**
@@ -25,41 +24,49 @@ export function createPlatformNameCheckAction(deps: ActionDeps) {
       },
     },
     async handler(ctx) {
-      const names = deriveNames(deps.settings, ctx.input.name);
+      // Validates the name (InputError naming the rule) before anything else.
+      deriveNames(deps.settings, ctx.input.name);
       if (ctx.isDryRun) {
         ctx.output('free', true);
         return;
       }
-      // Checkpointed: a task replayed after a crash must not find its own
-      // resources and call the name taken. Inside the task's saga so a
-      // failure here reports (and, in custom templates, undoes) like any other.
-      const journal = deps.journals.forTask(ctx.task.id);
-      await journal.run(ctx.logger, () => ctx.checkpoint({
-        key: `check.name.${ctx.input.name}`,
-        fn: async () => {
-          const checks: Array<[string, () => Promise<boolean>]> = [
-            [`catalog entity ${names.namespace}`, async () => (await deps.catalog.findEntitiesNamed(ctx.input.name)).length > 0],
-            [`GitLab project ${names.appRepoPath}`, async () => !!(await deps.gitlab.findProject(names.appRepoPath))],
-            [`GitLab project ${names.gitopsRepoPath}`, async () => !!(await deps.gitlab.findProject(names.gitopsRepoPath))],
-            [`ECR repository ${names.ecrRepository}`, async () => !!(await deps.aws.findRepository(names.ecrRepository))],
-            [`IAM policy ${names.iamPolicyName}`, async () => !!(await deps.aws.findPolicy(names.iamPolicyName))],
-            [`ArgoCD project ${names.argocdProject}`, async () => !!(await deps.argocd.getProject(names.argocdProject))],
-            [`ArgoCD application ${names.argocdApplication}`, async () => !!(await deps.argocd.getApplication(names.argocdApplication))],
-            [`Kubernetes namespace ${names.namespace}`, () => deps.kubernetes.namespaceExists(names.namespace)],
-          ];
-          // All lookups at once: they are independent and read-only.
-          const results = await Promise.all(checks.map(([, check]) => check()));
-          const taken = checks.filter((_, i) => results[i]).map(([place]) => place);
-          if (taken.length) {
-            throw new ConflictError(
-              `Service name "${ctx.input.name}" is already taken: ${taken.join(', ')}. Choose another name.`,
-            );
-          }
-          return true;
-        },
-      }));
+      const step = stepContext(ctx, deps.journals);
+      await step.journal.run(ctx.logger, () => checkNameFree(deps, step, ctx.input.name));
       ctx.logger.info(`Service name "${ctx.input.name}" is free everywhere`);
       ctx.output('free', true);
+    },
+  });
+}
+
+/**
+ * The name check: every place a name can be taken, looked up at once.
+ * Checkpointed, so a task replayed after a crash does not find its own
+ * resources and call the name taken.
+ */
+export async function checkNameFree(
+  deps: Omit<ActionDeps, 'journals'>,
+  step: StepContext,
+  name: string,
+): Promise<void> {
+  const names = deriveNames(deps.settings, name);
+  await step.checkpoint({
+    key: `check.name.${name}`,
+    fn: async () => {
+      const checks: Array<[string, () => Promise<boolean>]> = [
+        [`catalog entity ${names.namespace}`, async () => (await deps.catalog.findEntitiesNamed(name)).length > 0],
+        [`GitLab project ${names.appRepoPath}`, async () => !!(await deps.gitlab.findProject(names.appRepoPath))],
+        [`GitLab project ${names.gitopsRepoPath}`, async () => !!(await deps.gitlab.findProject(names.gitopsRepoPath))],
+        [`ECR repository ${names.ecrRepository}`, async () => !!(await deps.aws.findRepository(names.ecrRepository))],
+        [`IAM policy ${names.iamPolicyName}`, async () => !!(await deps.aws.findPolicy(names.iamPolicyName))],
+        [`ArgoCD project ${names.argocdProject}`, async () => !!(await deps.argocd.getProject(names.argocdProject))],
+        [`ArgoCD application ${names.argocdApplication}`, async () => !!(await deps.argocd.getApplication(names.argocdApplication))],
+        [`Kubernetes namespace ${names.namespace}`, () => deps.kubernetes.namespaceExists(names.namespace)],
+      ];
+      // All lookups at once: they are independent and read-only.
+      const results = await Promise.all(checks.map(([, check]) => check()));
+      const taken = checks.filter((_, i) => results[i]).map(([place]) => place);
+      if (taken.length) throw nameTakenError(name, taken);
+      return true;
     },
   });
 }

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { mockServices, registerMswTestHooks } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import {
   ConflictError,
@@ -15,7 +18,11 @@ import { setupServer } from 'msw/node';
 import { renderApplication, renderAppProject } from '../render/argocd';
 import { conformanceDir, createAjv, strictify } from '../testing/conformance';
 import { exampleRequest, exampleSettings } from '../testing/fixtures';
-import { ArgoCdClient, ArgoCdClientOptions, DEFAULT_ARGOCD_RETRY } from './ArgoCdClient';
+import {
+  ArgoCdClient,
+  ArgoCdClientOptions,
+  DEFAULT_ARGOCD_RETRY,
+} from './ArgoCdClient';
 
 const BASE = 'https://argocd.test';
 const TOKEN = 'argocd-test-token-5f0c1d2e3a4b';
@@ -25,21 +32,34 @@ const TOKEN = 'argocd-test-token-5f0c1d2e3a4b';
 // ---------------------------------------------------------------------------
 
 const swagger = JSON.parse(
-  fs.readFileSync(path.join(conformanceDir(__dirname), 'argocd', 'swagger.json'), 'utf8'),
+  fs.readFileSync(
+    path.join(conformanceDir(__dirname), 'argocd', 'swagger.json'),
+    'utf8',
+  ),
 );
-const strictDefinitions = strictify(swagger.definitions) as Record<string, object>;
+const strictDefinitions = strictify(swagger.definitions) as Record<
+  string,
+  object
+>;
 const ajv = createAjv();
 
 function bodyValidator(definition: string) {
-  if (!strictDefinitions[definition]) throw new Error(`swagger has no definition ${definition}`);
-  const validate = ajv.compile({ ...strictDefinitions[definition], definitions: strictDefinitions });
+  if (!strictDefinitions[definition])
+    throw new Error(`swagger has no definition ${definition}`);
+  const validate = ajv.compile({
+    ...strictDefinitions[definition],
+    definitions: strictDefinitions,
+  });
   return (body: unknown): string[] =>
     validate(body)
       ? []
       : (validate.errors ?? []).map(e => {
           const extra =
             e.keyword === 'additionalProperties'
-              ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+              ? ` (${
+                  (e.params as { additionalProperty: string })
+                    .additionalProperty
+                })`
               : '';
           return `${definition}${e.instancePath} ${e.message}${extra}`;
         });
@@ -51,17 +71,23 @@ const validateApplication = bodyValidator('v1alpha1Application');
 
 /** Problems with a request against the swagger paths and their declared query parameters. */
 function routeProblems(method: string, url: URL): string[] {
-  for (const [template, operations] of Object.entries<Record<string, any>>(swagger.paths)) {
+  for (const [template, operations] of Object.entries<Record<string, any>>(
+    swagger.paths,
+  )) {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
     if (!pattern.test(url.pathname)) continue;
     const operation = operations[method.toLowerCase()];
     if (!operation) continue;
     const declared = new Set(
-      (operation.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name),
+      (operation.parameters ?? [])
+        .filter((p: any) => p.in === 'query')
+        .map((p: any) => p.name),
     );
     return [...url.searchParams.keys()]
       .filter(key => !declared.has(key))
-      .map(key => `${method} ${template}: query parameter ${key} is not declared`);
+      .map(
+        key => `${method} ${template}: query parameter ${key} is not declared`,
+      );
   }
   return [`${method} ${url.pathname} is not an operation of the ArgoCD API`];
 }
@@ -70,7 +96,11 @@ function routeProblems(method: string, url: URL): string[] {
 // A small stateful fake ArgoCD.
 // ---------------------------------------------------------------------------
 
-type Stored = { metadata: Record<string, any>; spec: Record<string, any>; status?: unknown };
+type Stored = {
+  metadata: Record<string, any>;
+  spec: Record<string, any>;
+  status?: unknown;
+};
 
 const fake = {
   projects: new Map<string, Stored>(),
@@ -79,7 +109,11 @@ const fake = {
 };
 
 /** Every request the client made (recorded before any handler runs). */
-const requests: Array<{ method: string; url: URL; authorization: string | null }> = [];
+const requests: Array<{
+  method: string;
+  url: URL;
+  authorization: string | null;
+}> = [];
 /** Bodies the handlers received, per operation. */
 const bodies: Array<{ operation: string; body: any }> = [];
 /** Contract violations; any of them fails the test. */
@@ -90,7 +124,10 @@ function argoError(status: number, code: number, message: string) {
 }
 
 /** What ArgoCD stores: our metadata and spec plus server-side fields. */
-function store(sent: { metadata: Record<string, any>; spec: Record<string, any> }): Stored {
+function store(sent: {
+  metadata: Record<string, any>;
+  spec: Record<string, any>;
+}): Stored {
   fake.resourceVersion += 1;
   return {
     metadata: {
@@ -110,7 +147,13 @@ function checkBody(operation: string, problems: string[], body: unknown) {
   violations.push(...problems);
   return problems.length === 0
     ? undefined
-    : argoError(400, 3, `request body does not match the swagger definition: ${problems.join('; ')}`);
+    : argoError(
+        400,
+        3,
+        `request body does not match the swagger definition: ${problems.join(
+          '; ',
+        )}`,
+      );
 }
 
 function checkToken(request: Request) {
@@ -132,12 +175,21 @@ const handlers = [
     const denied = checkToken(request);
     if (denied) return denied;
     const body: any = await request.json();
-    const invalid = checkBody('createProject', validateProjectCreate(body), body);
+    const invalid = checkBody(
+      'createProject',
+      validateProjectCreate(body),
+      body,
+    );
     if (invalid) return invalid;
-    if (body.upsert !== false) violations.push('createProject: upsert must be false');
+    if (body.upsert !== false)
+      violations.push('createProject: upsert must be false');
     const name = body.project.metadata.name;
     if (fake.projects.has(name)) {
-      return argoError(400, 3, 'existing project spec is different; use upsert flag to force update');
+      return argoError(
+        400,
+        3,
+        'existing project spec is different; use upsert flag to force update',
+      );
     }
     fake.projects.set(name, store(body.project));
     return HttpResponse.json(structuredClone(fake.projects.get(name)));
@@ -146,13 +198,21 @@ const handlers = [
     const denied = checkToken(request);
     if (denied) return denied;
     const body: any = await request.json();
-    const invalid = checkBody('updateProject', validateProjectUpdate(body), body);
+    const invalid = checkBody(
+      'updateProject',
+      validateProjectUpdate(body),
+      body,
+    );
     if (invalid) return invalid;
     const name = String(params.name);
-    if (body.project.metadata.name !== name) violations.push('updateProject: name differs from path');
+    if (body.project.metadata.name !== name)
+      violations.push('updateProject: name differs from path');
     const current = fake.projects.get(name);
-    if (!current) return argoError(404, 5, `appprojects.argoproj.io "${name}" not found`);
-    if (body.project.metadata.resourceVersion !== current.metadata.resourceVersion) {
+    if (!current)
+      return argoError(404, 5, `appprojects.argoproj.io "${name}" not found`);
+    if (
+      body.project.metadata.resourceVersion !== current.metadata.resourceVersion
+    ) {
       return argoError(
         409,
         10,
@@ -166,7 +226,11 @@ const handlers = [
     const denied = checkToken(request);
     if (denied) return denied;
     if (!fake.projects.delete(String(params.name))) {
-      return argoError(404, 5, `appprojects.argoproj.io "${params.name}" not found`);
+      return argoError(
+        404,
+        5,
+        `appprojects.argoproj.io "${params.name}" not found`,
+      );
     }
     return HttpResponse.json({});
   }),
@@ -177,13 +241,21 @@ const handlers = [
     const found = fake.apps.get(String(params.name));
     return found
       ? HttpResponse.json(structuredClone(found))
-      : argoError(404, 5, `applications.argoproj.io "${params.name}" not found`);
+      : argoError(
+          404,
+          5,
+          `applications.argoproj.io "${params.name}" not found`,
+        );
   }),
   http.post(`${BASE}/api/v1/applications`, async ({ request }) => {
     const denied = checkToken(request);
     if (denied) return denied;
     const body: any = await request.json();
-    const invalid = checkBody('createApplication', validateApplication(body), body);
+    const invalid = checkBody(
+      'createApplication',
+      validateApplication(body),
+      body,
+    );
     if (invalid) return invalid;
     if (new URL(request.url).searchParams.get('upsert') !== 'false') {
       violations.push('createApplication: query upsert=false expected');
@@ -203,12 +275,18 @@ const handlers = [
     const denied = checkToken(request);
     if (denied) return denied;
     const body: any = await request.json();
-    const invalid = checkBody('updateApplication', validateApplication(body), body);
+    const invalid = checkBody(
+      'updateApplication',
+      validateApplication(body),
+      body,
+    );
     if (invalid) return invalid;
     const name = String(params.name);
-    if (body.metadata.name !== name) violations.push('updateApplication: name differs from path');
+    if (body.metadata.name !== name)
+      violations.push('updateApplication: name differs from path');
     const current = fake.apps.get(name);
-    if (!current) return argoError(404, 5, `applications.argoproj.io "${name}" not found`);
+    if (!current)
+      return argoError(404, 5, `applications.argoproj.io "${name}" not found`);
     if (body.metadata.resourceVersion !== current.metadata.resourceVersion) {
       return argoError(409, 10, `the object has been modified`);
     }
@@ -219,7 +297,11 @@ const handlers = [
     const denied = checkToken(request);
     if (denied) return denied;
     if (!fake.apps.delete(String(params.name))) {
-      return argoError(404, 5, `applications.argoproj.io "${params.name}" not found`);
+      return argoError(
+        404,
+        5,
+        `applications.argoproj.io "${params.name}" not found`,
+      );
     }
     return HttpResponse.json({});
   }),
@@ -270,8 +352,14 @@ beforeEach(() => {
 
 afterEach(() => {
   // Every request follows the swagger paths; every body matched its definition.
-  const problems = [...violations, ...requests.flatMap(r => routeProblems(r.method, r.url))];
-  expect(problems).toEqual([]);
+  // An error thrown here fails the test that just ran.
+  const problems = [
+    ...violations,
+    ...requests.flatMap(r => routeProblems(r.method, r.url)),
+  ];
+  if (problems.length > 0) {
+    throw new Error(`ArgoCD API contract violations:\n${problems.join('\n')}`);
+  }
 });
 
 describe('the strict swagger validator', () => {
@@ -291,9 +379,13 @@ describe('the strict swagger validator', () => {
     const typo = structuredClone({ metadata, spec }) as any;
     typo.spec.syncPolicy.automated = { prune: true, selfheal: true };
     expect(validateApplication(typo).join()).toMatch(/selfheal/);
-    expect(validateProjectCreate({ project: { metadata, spec: {} }, upsert: false, force: true }).join()).toMatch(
-      /force/,
-    );
+    expect(
+      validateProjectCreate({
+        project: { metadata, spec: {} },
+        upsert: false,
+        force: true,
+      }).join(),
+    ).toMatch(/force/);
   });
 });
 
@@ -309,7 +401,10 @@ describe.each([
     stored: () => fake.projects,
     sentSpec: (body: any) => body.project.spec,
     sentMetadata: (body: any) => body.project.metadata,
-    change: (r: any) => ({ ...r, spec: { ...r.spec, description: 'changed by hand' } }),
+    change: (r: any) => ({
+      ...r,
+      spec: { ...r.spec, description: 'changed by hand' },
+    }),
     changedPath: 'spec.description',
     emptyField: 'sourceNamespaces',
   },
@@ -326,113 +421,152 @@ describe.each([
     sentMetadata: (body: any) => body.metadata,
     change: (r: any) => ({
       ...r,
-      spec: { ...r.spec, source: { ...r.spec.source, targetRevision: 'develop' } },
+      spec: {
+        ...r.spec,
+        source: { ...r.spec.source, targetRevision: 'develop' },
+      },
     }),
     changedPath: 'spec.source.targetRevision',
     emptyField: 'ignoreDifferences',
   },
-])('ensure $kind', ({ kind, resource, name, get, ensure, collection, stored, sentSpec, sentMetadata, change, changedPath, emptyField }) => {
-  it('creates it when absent, with a body that matches the swagger definition', async () => {
-    const argocd = client();
-    await expect(get(argocd, name)).resolves.toBeUndefined();
+])(
+  'ensure $kind',
+  ({
+    kind,
+    resource,
+    name,
+    get,
+    ensure,
+    collection,
+    stored,
+    sentSpec,
+    sentMetadata,
+    change,
+    changedPath,
+    emptyField,
+  }) => {
+    it('creates it when absent, with a body that matches the swagger definition', async () => {
+      const argocd = client();
+      await expect(get(argocd, name)).resolves.toBeUndefined();
 
-    await expect(ensure(argocd, resource)).resolves.toBe('created');
+      await expect(ensure(argocd, resource)).resolves.toBe('created');
 
-    expect(calls('POST', collection)).toHaveLength(1);
-    expect(bodies).toHaveLength(1);
-    expect(sentSpec(bodies[0].body)).toEqual(resource.spec);
-    expect(sentMetadata(bodies[0].body)).toEqual(resource.metadata);
-    expect(stored().get(name)?.spec).toEqual(resource.spec);
-    await expect(get(argocd, name)).resolves.toMatchObject({ metadata: { name }, spec: resource.spec });
-  });
+      expect(calls('POST', collection)).toHaveLength(1);
+      expect(bodies).toHaveLength(1);
+      expect(sentSpec(bodies[0].body)).toEqual(resource.spec);
+      expect(sentMetadata(bodies[0].body)).toEqual(resource.metadata);
+      expect(stored().get(name)?.spec).toEqual(resource.spec);
+      await expect(get(argocd, name)).resolves.toMatchObject({
+        metadata: { name },
+        spec: resource.spec,
+      });
+    });
 
-  it('reports an identical one as unchanged without writing', async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    requests.length = 0;
+    it('reports an identical one as unchanged without writing', async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      requests.length = 0;
 
-    await expect(ensure(argocd, resource)).resolves.toBe('unchanged');
+      await expect(ensure(argocd, resource)).resolves.toBe('unchanged');
 
-    expect(requests.map(r => r.method)).toEqual(['GET']);
-  });
+      expect(requests.map(r => r.method)).toEqual(['GET']);
+    });
 
-  it('ignores what ArgoCD adds to the spec and zero values it omits', async () => {
-    const argocd = client();
-    const withEmpty = { ...resource, spec: { ...resource.spec, [emptyField]: [] } };
-    await ensure(argocd, withEmpty);
-    const current = stored().get(name)!;
-    delete current.spec[emptyField]; // omitempty
-    current.spec.serverDefault = { added: true };
+    it('ignores what ArgoCD adds to the spec and zero values it omits', async () => {
+      const argocd = client();
+      const withEmpty = {
+        ...resource,
+        spec: { ...resource.spec, [emptyField]: [] },
+      };
+      await ensure(argocd, withEmpty);
+      const current = stored().get(name)!;
+      delete current.spec[emptyField]; // omitempty
+      current.spec.serverDefault = { added: true };
 
-    await expect(ensure(argocd, withEmpty)).resolves.toBe('unchanged');
-  });
+      await expect(ensure(argocd, withEmpty)).resolves.toBe('unchanged');
+    });
 
-  it(`refuses a different one with a ConflictError naming the ${kind}`, async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    requests.length = 0;
+    it(`refuses a different one with a ConflictError naming the ${kind}`, async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      requests.length = 0;
 
-    const err = await ensure(argocd, change(resource)).catch(e => e);
+      const err = await ensure(argocd, change(resource)).catch(e => e);
 
-    expect(err).toBeInstanceOf(ConflictError);
-    expect(err.message).toContain(`'${name}'`);
-    expect(err.message).toContain(changedPath);
-    expect(requests.map(r => r.method)).toEqual(['GET']);
-    expect(stored().get(name)?.spec).toEqual(resource.spec);
-  });
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err.message).toContain(`'${name}'`);
+      expect(err.message).toContain(changedPath);
+      expect(requests.map(r => r.method)).toEqual(['GET']);
+      expect(stored().get(name)?.spec).toEqual(resource.spec);
+    });
 
-  it('replaces a different one with PUT when asked to update, sending the current resourceVersion', async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    const resourceVersion = stored().get(name)!.metadata.resourceVersion;
-    bodies.length = 0;
+    it('replaces a different one with PUT when asked to update, sending the current resourceVersion', async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      const resourceVersion = stored().get(name)!.metadata.resourceVersion;
+      bodies.length = 0;
 
-    await expect(ensure(argocd, change(resource), true)).resolves.toBe('updated');
+      await expect(ensure(argocd, change(resource), true)).resolves.toBe(
+        'updated',
+      );
 
-    expect(calls('PUT', `${collection}/${name}`)).toHaveLength(1);
-    expect(sentMetadata(bodies[0].body).resourceVersion).toBe(resourceVersion);
-    expect(stored().get(name)?.spec).toEqual(change(resource).spec);
-  });
+      expect(calls('PUT', `${collection}/${name}`)).toHaveLength(1);
+      expect(sentMetadata(bodies[0].body).resourceVersion).toBe(
+        resourceVersion,
+      );
+      expect(stored().get(name)?.spec).toEqual(change(resource).spec);
+    });
 
-  it('does not write when asked to update an identical one', async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    await expect(ensure(argocd, resource, true)).resolves.toBe('unchanged');
-    expect(requests.filter(r => r.method === 'PUT')).toEqual([]);
-  });
+    it('does not write when asked to update an identical one', async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      await expect(ensure(argocd, resource, true)).resolves.toBe('unchanged');
+      expect(requests.filter(r => r.method === 'PUT')).toEqual([]);
+    });
 
-  it('maps a 404 on update (deleted meanwhile) to NotFoundError', async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    server.use(
-      http.put(`${BASE}${collection}/${name}`, () => argoError(404, 5, `"${name}" not found`), {
-        once: true,
-      }),
-    );
-    const err = await ensure(argocd, change(resource), true).catch(e => e);
-    expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.message).toContain(`'${name}'`);
-  });
+    it('maps a 404 on update (deleted meanwhile) to NotFoundError', async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      server.use(
+        http.put(
+          `${BASE}${collection}/${name}`,
+          () => argoError(404, 5, `"${name}" not found`),
+          {
+            once: true,
+          },
+        ),
+      );
+      const err = await ensure(argocd, change(resource), true).catch(e => e);
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(err.message).toContain(`'${name}'`);
+    });
 
-  it('maps a stale resourceVersion on update to ConflictError', async () => {
-    const argocd = client();
-    await ensure(argocd, resource);
-    server.use(
-      http.put(`${BASE}${collection}/${name}`, () => argoError(409, 10, 'the object has been modified'), {
-        once: true,
-      }),
-    );
-    const err = await ensure(argocd, change(resource), true).catch(e => e);
-    expect(err).toBeInstanceOf(ConflictError);
-    expect(err.message).toMatch(/the object has been modified/);
-  });
+    it('maps a stale resourceVersion on update to ConflictError', async () => {
+      const argocd = client();
+      await ensure(argocd, resource);
+      server.use(
+        http.put(
+          `${BASE}${collection}/${name}`,
+          () => argoError(409, 10, 'the object has been modified'),
+          {
+            once: true,
+          },
+        ),
+      );
+      const err = await ensure(argocd, change(resource), true).catch(e => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err.message).toMatch(/the object has been modified/);
+    });
 
-  it('refuses an object without metadata.name', async () => {
-    const err = await ensure(client(), { ...resource, metadata: {} }).catch(e => e);
-    expect(err).toBeInstanceOf(InputError);
-    expect(requests).toEqual([]);
-  });
-});
+    it('refuses an object without metadata.name', async () => {
+      const err = await ensure(client(), { ...resource, metadata: {} }).catch(
+        e => e,
+      );
+      expect(err).toBeInstanceOf(InputError);
+      expect(requests).toEqual([]);
+    });
+  },
+);
 
 describe('delete', () => {
   it('deletes an application with cascade=true', async () => {
@@ -458,7 +592,9 @@ describe('delete', () => {
     const argocd = client();
     await expect(argocd.deleteApplication('gone')).resolves.toBeUndefined();
     await expect(argocd.deleteProject('gone')).resolves.toBeUndefined();
-    expect(requests.map(r => `${r.method} ${r.url.pathname}${r.url.search}`)).toEqual([
+    expect(
+      requests.map(r => `${r.method} ${r.url.pathname}${r.url.search}`),
+    ).toEqual([
       'DELETE /api/v1/applications/gone?cascade=true',
       'DELETE /api/v1/projects/gone',
     ]);
@@ -471,26 +607,51 @@ describe('delete', () => {
 });
 
 describe('repoURL normalisation', () => {
-  const expected = 'https://gitlab.example.com/platform/gitops/payments-api-gitops.git';
+  const expected =
+    'https://gitlab.example.com/platform/gitops/payments-api-gitops.git';
 
   it.each([
-    ['without .git', 'https://gitlab.example.com/platform/gitops/payments-api-gitops'],
-    ['with .git', 'https://gitlab.example.com/platform/gitops/payments-api-gitops.git'],
-    ['with a trailing slash', 'https://gitlab.example.com/platform/gitops/payments-api-gitops/'],
-    ['with .git and a trailing slash', 'https://gitlab.example.com/platform/gitops/payments-api-gitops.git/'],
-    ['with .git.git', 'https://gitlab.example.com/platform/gitops/payments-api-gitops.git.git'],
-    ['with .GIT', 'https://gitlab.example.com/platform/gitops/payments-api-gitops.GIT'],
-  ])('sends spec.source.repoURL %s with exactly one .git', async (_case, repoURL) => {
-    const app = {
-      ...application,
-      spec: { ...application.spec, source: { ...application.spec.source, repoURL } },
-    };
+    [
+      'without .git',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops',
+    ],
+    [
+      'with .git',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops.git',
+    ],
+    [
+      'with a trailing slash',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops/',
+    ],
+    [
+      'with .git and a trailing slash',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops.git/',
+    ],
+    [
+      'with .git.git',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops.git.git',
+    ],
+    [
+      'with .GIT',
+      'https://gitlab.example.com/platform/gitops/payments-api-gitops.GIT',
+    ],
+  ])(
+    'sends spec.source.repoURL %s with exactly one .git',
+    async (_case, repoURL) => {
+      const app = {
+        ...application,
+        spec: {
+          ...application.spec,
+          source: { ...application.spec.source, repoURL },
+        },
+      };
 
-    await expect(client().ensureApplication(app)).resolves.toBe('created');
+      await expect(client().ensureApplication(app)).resolves.toBe('created');
 
-    expect(bodies[0].body.spec.source.repoURL).toBe(expected);
-    expect(app.spec.source.repoURL).toBe(repoURL); // the caller's object is left alone
-  });
+      expect(bodies[0].body.spec.source.repoURL).toBe(expected);
+      expect(app.spec.source.repoURL).toBe(repoURL); // the caller's object is left alone
+    },
+  );
 
   it('compares after normalising, so a spelling variant is unchanged', async () => {
     const argocd = client();
@@ -499,7 +660,10 @@ describe('repoURL normalisation', () => {
       ...application,
       spec: {
         ...application.spec,
-        source: { ...application.spec.source, repoURL: `${expected.slice(0, -4)}/` },
+        source: {
+          ...application.spec.source,
+          repoURL: `${expected.slice(0, -4)}/`,
+        },
       },
     };
     await expect(argocd.ensureApplication(variant)).resolves.toBe('unchanged');
@@ -509,7 +673,10 @@ describe('repoURL normalisation', () => {
     const { source, ...rest } = application.spec;
     const app = {
       ...application,
-      spec: { ...rest, sources: [{ ...source, repoURL: expected.slice(0, -4) }] },
+      spec: {
+        ...rest,
+        sources: [{ ...source, repoURL: expected.slice(0, -4) }],
+      },
     };
     await client().ensureApplication(app);
     expect(bodies[0].body.spec.sources[0].repoURL).toBe(expected);
@@ -519,37 +686,63 @@ describe('repoURL normalisation', () => {
 describe('retries', () => {
   it('retries a 503, then succeeds', async () => {
     server.use(
-      http.post(`${BASE}/api/v1/applications`, () => argoError(503, 14, 'upstream connect error'), {
-        once: true,
-      }),
+      http.post(
+        `${BASE}/api/v1/applications`,
+        () => argoError(503, 14, 'upstream connect error'),
+        {
+          once: true,
+        },
+      ),
     );
 
-    await expect(client().ensureApplication(application)).resolves.toBe('created');
+    await expect(client().ensureApplication(application)).resolves.toBe(
+      'created',
+    );
 
     expect(calls('POST', '/api/v1/applications')).toHaveLength(2);
     expect(sleeps).toEqual([0.5 * DEFAULT_ARGOCD_RETRY.baseDelayMs]);
   });
 
   it.each([
-    [400, 'application spec for payments-api-gitops is invalid: InvalidSpecError: repository not found'],
+    [
+      400,
+      'application spec for payments-api-gitops is invalid: InvalidSpecError: repository not found',
+    ],
     [403, 'rpc error: code = Unknown desc = authentication required'],
     [500, 'dial tcp 10.0.0.1:443: connect: connection refused'],
     [400, 'unable to resolve "main" to a commit SHA'],
     [400, 'read tcp: i/o timeout'],
-  ])('retries ArgoCD catching up with GitLab (%i "%s"), then succeeds', async (status, message) => {
-    server.use(
-      http.post(`${BASE}/api/v1/applications`, () => argoError(status, 3, message), { once: true }),
-      http.post(`${BASE}/api/v1/applications`, () => argoError(status, 3, message), { once: true }),
-    );
+  ])(
+    'retries ArgoCD catching up with GitLab (%i "%s"), then succeeds',
+    async (status, message) => {
+      server.use(
+        http.post(
+          `${BASE}/api/v1/applications`,
+          () => argoError(status, 3, message),
+          { once: true },
+        ),
+        http.post(
+          `${BASE}/api/v1/applications`,
+          () => argoError(status, 3, message),
+          { once: true },
+        ),
+      );
 
-    await expect(client().ensureApplication(application)).resolves.toBe('created');
+      await expect(client().ensureApplication(application)).resolves.toBe(
+        'created',
+      );
 
-    expect(calls('POST', '/api/v1/applications')).toHaveLength(3);
-    expect(sleeps).toEqual([250, 500]);
-  });
+      expect(calls('POST', '/api/v1/applications')).toHaveLength(3);
+      expect(sleeps).toEqual([250, 500]);
+    },
+  );
 
   it('retries network errors, then succeeds', async () => {
-    server.use(http.get(`${BASE}/api/v1/projects/:name`, () => HttpResponse.error(), { once: true }));
+    server.use(
+      http.get(`${BASE}/api/v1/projects/:name`, () => HttpResponse.error(), {
+        once: true,
+      }),
+    );
     await expect(client().ensureProject(project)).resolves.toBe('created');
     expect(calls('GET', `/api/v1/projects/${projectName}`)).toHaveLength(2);
   });
@@ -565,7 +758,9 @@ describe('retries', () => {
         { once: true },
       ),
     );
-    await expect(client({ requestTimeoutMs: 50 }).getProject(projectName)).resolves.toBeUndefined();
+    await expect(
+      client({ requestTimeoutMs: 50 }).getProject(projectName),
+    ).resolves.toBeUndefined();
     expect(calls('GET', `/api/v1/projects/${projectName}`)).toHaveLength(2);
   });
 
@@ -578,7 +773,9 @@ describe('retries', () => {
       }),
     );
 
-    const err = await client({ retry: { maxAttempts: 3 } }).ensureProject(project).catch(e => e);
+    const err = await client({ retry: { maxAttempts: 3 } })
+      .ensureProject(project)
+      .catch(e => e);
 
     expect(err).toBeInstanceOf(ForwardedError);
     expect(err.message).toContain(`project '${projectName}'`);
@@ -596,16 +793,27 @@ describe('retries', () => {
         argoError(400, 3, 'InvalidSpecError: repository not found'),
       ),
     );
-    const err = await client({ retry: { maxAttempts: 2 } }).ensureApplication(application).catch(e => e);
+    const err = await client({ retry: { maxAttempts: 2 } })
+      .ensureApplication(application)
+      .catch(e => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toMatch(/after 2 attempts.*repository not found/);
   });
 
   it('gives up when the time budget runs out', async () => {
     let t = 0;
-    server.use(http.get(`${BASE}/api/v1/applications/:name`, () => argoError(502, 14, 'bad gateway')));
+    server.use(
+      http.get(`${BASE}/api/v1/applications/:name`, () =>
+        argoError(502, 14, 'bad gateway'),
+      ),
+    );
     const err = await client({
-      retry: { maxAttempts: 100, baseDelayMs: 1000, maxDelayMs: 1000, maxTotalMs: 2500 },
+      retry: {
+        maxAttempts: 100,
+        baseDelayMs: 1000,
+        maxDelayMs: 1000,
+        maxTotalMs: 2500,
+      },
       random: () => 1,
       now: () => t,
       sleep: async ms => {
@@ -623,10 +831,16 @@ describe('retries', () => {
   it('does not retry a 403 "permission denied"', async () => {
     server.use(
       http.post(`${BASE}/api/v1/projects`, () =>
-        argoError(403, 7, 'permission denied: projects, create, payments-api, sub: backstage'),
+        argoError(
+          403,
+          7,
+          'permission denied: projects, create, payments-api, sub: backstage',
+        ),
       ),
     );
-    const err = await client().ensureProject(project).catch(e => e);
+    const err = await client()
+      .ensureProject(project)
+      .catch(e => e);
     expect(err).toBeInstanceOf(NotAllowedError);
     expect(err.message).toContain(`project '${projectName}'`);
     expect(err.message).toContain('permission denied');
@@ -637,12 +851,18 @@ describe('retries', () => {
   it('logs each retry as a warning', async () => {
     const logger = mockServices.logger.mock();
     server.use(
-      http.get(`${BASE}/api/v1/projects/:name`, () => argoError(503, 14, 'unavailable'), { once: true }),
+      http.get(
+        `${BASE}/api/v1/projects/:name`,
+        () => argoError(503, 14, 'unavailable'),
+        { once: true },
+      ),
     );
     await client({ logger }).getProject(projectName);
     expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(logger.warn.mock.calls[0][0]).toMatch(
-      new RegExp(`reading project '${projectName}' failed \\(attempt 1 of 8\\): unavailable; retrying in 250 ms`),
+      new RegExp(
+        `reading project '${projectName}' failed \\(attempt 1 of 8\\): unavailable; retrying in 250 ms`,
+      ),
     );
   });
 });
@@ -654,20 +874,33 @@ describe('errors', () => {
     [403, NotAllowedError],
     [409, ConflictError],
     [422, ForwardedError],
-  ])('maps HTTP %i to %p, naming the resource, without retrying', async (status, type) => {
-    server.use(
-      http.get(`${BASE}/api/v1/applications/:name`, () => argoError(status, 2, 'nope')),
-    );
-    const err = await client().getApplication(appName).catch(e => e);
-    expect(err).toBeInstanceOf(type);
-    expect(err.message).toContain(`application '${appName}'`);
-    expect(err.message).toContain(`HTTP ${status}`);
-    expect(calls('GET', `/api/v1/applications/${appName}`)).toHaveLength(1);
-  });
+  ])(
+    'maps HTTP %i to %p, naming the resource, without retrying',
+    async (status, type) => {
+      server.use(
+        http.get(`${BASE}/api/v1/applications/:name`, () =>
+          argoError(status, 2, 'nope'),
+        ),
+      );
+      const err = await client()
+        .getApplication(appName)
+        .catch(e => e);
+      expect(err).toBeInstanceOf(type);
+      expect(err.message).toContain(`application '${appName}'`);
+      expect(err.message).toContain(`HTTP ${status}`);
+      expect(calls('GET', `/api/v1/applications/${appName}`)).toHaveLength(1);
+    },
+  );
 
   it('maps a 5xx to ForwardedError keeping the cause', async () => {
-    server.use(http.get(`${BASE}/api/v1/applications/:name`, () => argoError(500, 13, 'boom')));
-    const err = await client({ retry: { maxAttempts: 1 } }).getApplication(appName).catch(e => e);
+    server.use(
+      http.get(`${BASE}/api/v1/applications/:name`, () =>
+        argoError(500, 13, 'boom'),
+      ),
+    );
+    const err = await client({ retry: { maxAttempts: 1 } })
+      .getApplication(appName)
+      .catch(e => e);
     expect(err).toBeInstanceOf(ForwardedError);
     expect(err.cause).toBeInstanceOf(Error);
     expect(err.cause.message).toBe('boom');
@@ -679,7 +912,9 @@ describe('errors', () => {
         HttpResponse.text('<html>forbidden by proxy</html>', { status: 403 }),
       ),
     );
-    const err = await client().getApplication(appName).catch(e => e);
+    const err = await client()
+      .getApplication(appName)
+      .catch(e => e);
     expect(err).toBeInstanceOf(NotAllowedError);
     expect(err.message).toContain('forbidden by proxy');
   });
@@ -693,17 +928,27 @@ describe('authentication', () => {
     await argocd.deleteApplication(appName);
     await argocd.deleteProject(projectName);
     expect(requests.length).toBeGreaterThanOrEqual(6);
-    expect(new Set(requests.map(r => r.authorization))).toEqual(new Set([`Bearer ${TOKEN}`]));
+    expect(new Set(requests.map(r => r.authorization))).toEqual(
+      new Set([`Bearer ${TOKEN}`]),
+    );
   });
 
   it('never puts the token in error messages, logs or serialized errors', async () => {
     const logger = mockServices.logger.mock();
     server.use(
       http.get(`${BASE}/api/v1/projects/:name`, ({ request }) =>
-        argoError(503, 14, `rejected header ${request.headers.get('authorization')}`),
+        argoError(
+          503,
+          14,
+          `rejected header ${request.headers.get('authorization')}`,
+        ),
       ),
       http.get(`${BASE}/api/v1/applications/:name`, ({ request }) =>
-        argoError(403, 7, `token ${request.headers.get('authorization')} lacks permission`),
+        argoError(
+          403,
+          7,
+          `token ${request.headers.get('authorization')} lacks permission`,
+        ),
       ),
     );
     const argocd = client({ logger, retry: { maxAttempts: 2 } });
@@ -713,7 +958,9 @@ describe('authentication', () => {
       await argocd.getApplication(appName).catch(e => e),
       await client({
         fetch: async () => {
-          throw new TypeError(`Headers.append: "Bearer ${TOKEN}\n" is an invalid header value.`);
+          throw new TypeError(
+            `Headers.append: "Bearer ${TOKEN}\n" is an invalid header value.`,
+          );
         },
         retry: { maxAttempts: 2 },
       })
@@ -727,13 +974,17 @@ describe('authentication', () => {
     for (const err of errors) {
       expect(err.message).toContain('***');
       expect(err.message).not.toContain(TOKEN);
-      expect(JSON.stringify(serializeError(err, { includeStack: true }))).not.toContain(TOKEN);
+      expect(
+        JSON.stringify(serializeError(err, { includeStack: true })),
+      ).not.toContain(TOKEN);
     }
     expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(TOKEN);
   });
 
   it('maps a rejected token (401) to NotAllowedError', async () => {
-    const err = await client({ token: 'wrong-token' }).getProject(projectName).catch(e => e);
+    const err = await client({ token: 'wrong-token' })
+      .getProject(projectName)
+      .catch(e => e);
     expect(err).toBeInstanceOf(NotAllowedError);
     expect(err.message).not.toContain('wrong-token');
   });
@@ -741,13 +992,22 @@ describe('authentication', () => {
 
 describe('fromConfig', () => {
   it('reads goldenPath.argocd.url, .token and .retry', async () => {
-    server.use(http.get(`${BASE}/api/v1/projects/:name`, () => argoError(503, 14, 'down')));
+    server.use(
+      http.get(`${BASE}/api/v1/projects/:name`, () =>
+        argoError(503, 14, 'down'),
+      ),
+    );
     const config = new ConfigReader({
       goldenPath: {
         argocd: {
           url: BASE,
           token: TOKEN,
-          retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, maxTotalMs: 1000 },
+          retry: {
+            maxAttempts: 2,
+            baseDelayMs: 10,
+            maxDelayMs: 20,
+            maxTotalMs: 1000,
+          },
         },
       },
     });
@@ -762,7 +1022,10 @@ describe('fromConfig', () => {
 
     expect(err.message).toContain('after 2 attempts');
     expect(sleeps).toEqual([5]);
-    expect(requests.map(r => r.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
+    expect(requests.map(r => r.authorization)).toEqual([
+      `Bearer ${TOKEN}`,
+      `Bearer ${TOKEN}`,
+    ]);
   });
 
   it('works without a retry section and requires url and token', async () => {
@@ -771,7 +1034,9 @@ describe('fromConfig', () => {
     );
     await expect(argocd.getProject(projectName)).resolves.toBeUndefined();
     expect(() =>
-      ArgoCdClient.fromConfig(new ConfigReader({ goldenPath: { argocd: { url: BASE } } })),
+      ArgoCdClient.fromConfig(
+        new ConfigReader({ goldenPath: { argocd: { url: BASE } } }),
+      ),
     ).toThrow(/token/);
   });
 });

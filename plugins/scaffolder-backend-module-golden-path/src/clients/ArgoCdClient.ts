@@ -80,7 +80,13 @@ function isPlainObject(value: unknown): value is Record<string, any> {
 
 /** Go's omitempty drops these, so a missing field equals them. */
 function isZeroValue(value: unknown): boolean {
-  if (value === undefined || value === null || value === false || value === 0 || value === '') {
+  if (
+    value === undefined ||
+    value === null ||
+    value === false ||
+    value === 0 ||
+    value === ''
+  ) {
     return true;
   }
   if (Array.isArray(value)) return value.length === 0;
@@ -93,18 +99,27 @@ function isZeroValue(value: unknown): boolean {
  * `desired` sets: ArgoCD adds defaults and status, which do not count.
  * Arrays must have the same length and match element by element.
  */
-function differences(desired: unknown, actual: unknown, path: string): string[] {
+function differences(
+  desired: unknown,
+  actual: unknown,
+  path: string,
+): string[] {
   if (actual === undefined || actual === null) {
     return isZeroValue(desired) ? [] : [path];
   }
   if (Array.isArray(desired)) {
-    if (!Array.isArray(actual) || actual.length !== desired.length) return [path];
-    return desired.flatMap((item, i) => differences(item, actual[i], `${path}[${i}]`));
+    if (!Array.isArray(actual) || actual.length !== desired.length)
+      return [path];
+    return desired.flatMap((item, i) =>
+      differences(item, actual[i], `${path}[${i}]`),
+    );
   }
   if (isPlainObject(desired)) {
     if (!isPlainObject(actual)) return [path];
     return Object.entries(desired).flatMap(([key, value]) =>
-      value === undefined ? [] : differences(value, actual[key], `${path}.${key}`),
+      value === undefined
+        ? []
+        : differences(value, actual[key], `${path}.${key}`),
     );
   }
   return Object.is(desired, actual) ? [] : [path];
@@ -127,7 +142,10 @@ function resourceName(resource: Record<string, any>, kind: string): string {
  * swagger definitions (v1alpha1AppProject, v1alpha1Application) have no
  * apiVersion/kind; ArgoCD sets them itself.
  */
-function apiShape(resource: Record<string, any>): { metadata: Record<string, any>; spec: any } {
+function apiShape(resource: Record<string, any>): {
+  metadata: Record<string, any>;
+  spec: any;
+} {
   return {
     metadata: structuredClone(resource.metadata),
     spec: structuredClone(resource.spec),
@@ -151,7 +169,7 @@ function normaliseApplication(app: Record<string, any>) {
   return shaped;
 }
 
-/** Timeouts, aborts and connection failures: the request may not have arrived. */
+/** Network errors and timeouts, 5xx, and ArgoCD's transient messages (any status). */
 function isTransient(err: unknown): boolean {
   if (!(err instanceof ArgoCdRequestFailure)) return false;
   if (err.status === undefined || err.status >= 500) return true;
@@ -176,12 +194,20 @@ export class ArgoCdClient implements ArgoCdApi {
    */
   static fromConfig(
     config: Config,
-    deps: Omit<ArgoCdClientOptions, 'baseUrl' | 'token' | 'retry' | 'requestTimeoutMs'> = {},
+    deps: Omit<
+      ArgoCdClientOptions,
+      'baseUrl' | 'token' | 'retry' | 'requestTimeoutMs'
+    > = {},
   ): ArgoCdClient {
     const argocd = config.getConfig('goldenPath.argocd');
     const retryConfig = argocd.getOptionalConfig('retry');
     const retry: Partial<RetryPolicy> = {};
-    for (const key of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'maxTotalMs'] as const) {
+    for (const key of [
+      'maxAttempts',
+      'baseDelayMs',
+      'maxDelayMs',
+      'maxTotalMs',
+    ] as const) {
       const value = retryConfig?.getOptionalNumber(key);
       if (value !== undefined) retry[key] = value;
     }
@@ -199,9 +225,14 @@ export class ArgoCdClient implements ArgoCdApi {
     if (!options.token) throw new InputError('ArgoCD token is missing');
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
-    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.retry = { ...DEFAULT_ARGOCD_RETRY, ...options.retry };
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_ARGOCD_REQUEST_TIMEOUT_MS;
+    this.fetchFn =
+      options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.retry = { ...DEFAULT_ARGOCD_RETRY };
+    for (const [key, value] of Object.entries(options.retry ?? {})) {
+      if (value !== undefined) this.retry[key as keyof RetryPolicy] = value;
+    }
+    this.requestTimeoutMs =
+      options.requestTimeoutMs ?? DEFAULT_ARGOCD_REQUEST_TIMEOUT_MS;
     this.sleep = options.sleep;
     this.random = options.random;
     this.now = options.now;
@@ -233,7 +264,9 @@ export class ArgoCdClient implements ArgoCdApi {
     if (diff.length === 0) return 'unchanged';
     if (!opts.update) {
       throw new ConflictError(
-        `ArgoCD project '${name}' already exists with a different spec (at ${diff.join(', ')})`,
+        `ArgoCD project '${name}' already exists with a different spec (at ${diff.join(
+          ', ',
+        )})`,
       );
     }
     await this.request('PUT', `/api/v1/projects/${encodeURIComponent(name)}`, {
@@ -241,7 +274,10 @@ export class ArgoCdClient implements ArgoCdApi {
       body: {
         project: {
           ...desired,
-          metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
+          metadata: {
+            ...desired.metadata,
+            resourceVersion: current.metadata?.resourceVersion,
+          },
         },
       },
     });
@@ -249,17 +285,25 @@ export class ArgoCdClient implements ArgoCdApi {
   }
 
   async deleteProject(name: string): Promise<void> {
-    await this.request('DELETE', `/api/v1/projects/${encodeURIComponent(name)}`, {
-      action: `deleting project '${name}'`,
-      notFoundOk: true,
-    });
+    await this.request(
+      'DELETE',
+      `/api/v1/projects/${encodeURIComponent(name)}`,
+      {
+        action: `deleting project '${name}'`,
+        notFoundOk: true,
+      },
+    );
   }
 
   async getApplication(name: string): Promise<Record<string, any> | undefined> {
-    return this.request('GET', `/api/v1/applications/${encodeURIComponent(name)}`, {
-      action: `reading application '${name}'`,
-      notFoundOk: true,
-    });
+    return this.request(
+      'GET',
+      `/api/v1/applications/${encodeURIComponent(name)}`,
+      {
+        action: `reading application '${name}'`,
+        notFoundOk: true,
+      },
+    );
   }
 
   async ensureApplication(
@@ -280,24 +324,37 @@ export class ArgoCdClient implements ArgoCdApi {
     if (diff.length === 0) return 'unchanged';
     if (!opts.update) {
       throw new ConflictError(
-        `ArgoCD application '${name}' already exists with a different spec (at ${diff.join(', ')})`,
+        `ArgoCD application '${name}' already exists with a different spec (at ${diff.join(
+          ', ',
+        )})`,
       );
     }
-    await this.request('PUT', `/api/v1/applications/${encodeURIComponent(name)}`, {
-      action: `updating application '${name}'`,
-      body: {
-        ...desired,
-        metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
+    await this.request(
+      'PUT',
+      `/api/v1/applications/${encodeURIComponent(name)}`,
+      {
+        action: `updating application '${name}'`,
+        body: {
+          ...desired,
+          metadata: {
+            ...desired.metadata,
+            resourceVersion: current.metadata?.resourceVersion,
+          },
+        },
       },
-    });
+    );
     return 'updated';
   }
 
   async deleteApplication(name: string): Promise<void> {
-    await this.request('DELETE', `/api/v1/applications/${encodeURIComponent(name)}?cascade=true`, {
-      action: `deleting application '${name}'`,
-      notFoundOk: true,
-    });
+    await this.request(
+      'DELETE',
+      `/api/v1/applications/${encodeURIComponent(name)}?cascade=true`,
+      {
+        action: `deleting application '${name}'`,
+        notFoundOk: true,
+      },
+    );
   }
 
   /**
@@ -315,7 +372,8 @@ export class ArgoCdClient implements ArgoCdApi {
       Authorization: `Bearer ${this.token}`,
     };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const body =
+      opts.body === undefined ? undefined : JSON.stringify(opts.body);
 
     const attempt = async () => {
       let response: Response;
@@ -339,13 +397,19 @@ export class ArgoCdClient implements ArgoCdApi {
       const text = await response.text();
       if (opts.notFoundOk && response.status === 404) return undefined;
       if (!response.ok) {
-        throw new ArgoCdRequestFailure(response.status, this.errorDetail(response, text));
+        throw new ArgoCdRequestFailure(
+          response.status,
+          this.errorDetail(response, text),
+        );
       }
       if (!text) return {};
       try {
         return JSON.parse(text);
       } catch {
-        throw new ArgoCdRequestFailure(response.status, 'the answer is not JSON');
+        throw new ArgoCdRequestFailure(
+          response.status,
+          'the answer is not JSON',
+        );
       }
     };
 
@@ -358,7 +422,9 @@ export class ArgoCdClient implements ArgoCdApi {
         now: this.now,
         onRetry: (err, n, delayMs) =>
           this.logger?.warn(
-            `ArgoCD: ${opts.action} failed (attempt ${n} of ${this.retry.maxAttempts}): ${
+            `ArgoCD: ${opts.action} failed (attempt ${n} of ${
+              this.retry.maxAttempts
+            }): ${
               err instanceof Error ? err.message : String(err)
             }; retrying in ${Math.round(delayMs)} ms`,
           ),
@@ -380,7 +446,8 @@ export class ArgoCdClient implements ArgoCdApi {
       // not JSON: keep the text
     }
     if (!detail) detail = response.statusText || 'no message';
-    if (detail.length > MAX_DETAIL_LENGTH) detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
+    if (detail.length > MAX_DETAIL_LENGTH)
+      detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
     return this.redact(detail);
   }
 
@@ -406,7 +473,10 @@ export class ArgoCdClient implements ArgoCdApi {
       attempts = err.attempts;
     }
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    if (!(failure instanceof ArgoCdRequestFailure) || failure.status === undefined) {
+    if (
+      !(failure instanceof ArgoCdRequestFailure) ||
+      failure.status === undefined
+    ) {
       // Network error or timeout: the failure carries fetch's error name and (redacted) message.
       return new ForwardedError(`ArgoCD: ${action} failed${tries}`, failure);
     }
@@ -422,7 +492,10 @@ export class ArgoCdClient implements ArgoCdApi {
       case 409:
         return new ConflictError(message);
       default:
-        return new ForwardedError(`ArgoCD: ${action} failed${tries} (HTTP ${failure.status})`, failure);
+        return new ForwardedError(
+          `ArgoCD: ${action} failed${tries} (HTTP ${failure.status})`,
+          failure,
+        );
     }
   }
 }

@@ -85,11 +85,13 @@ function describeObject(object: KubernetesObject): string {
 function checkObject(object: KubernetesObject): void {
   if (!object?.apiVersion || !object.kind || !object.metadata?.name) {
     throw new InputError(
-      `A Kubernetes object needs apiVersion, kind and metadata.name (got ${JSON.stringify({
-        apiVersion: object?.apiVersion,
-        kind: object?.kind,
-        name: object?.metadata?.name,
-      })})`,
+      `A Kubernetes object needs apiVersion, kind and metadata.name (got ${JSON.stringify(
+        {
+          apiVersion: object?.apiVersion,
+          kind: object?.kind,
+          name: object?.metadata?.name,
+        },
+      )})`,
     );
   }
 }
@@ -149,10 +151,14 @@ export class KubernetesClient implements KubernetesApi {
     const { kc } = options;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new InputError('The KubeConfig has no current cluster');
-    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS;
+    const timeoutMs =
+      options.requestTimeoutMs ?? DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS;
     // What kc.makeApiClient builds, plus a timeout and an optional fetch.
     const configuration = createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ''), {}),
+      baseServer: new ServerConfiguration(
+        cluster.server.replace(/\/+$/, ''),
+        {},
+      ),
       authMethods: { default: kc },
       httpApi: options.fetch ? fetchHttpLibrary(options.fetch) : undefined,
       promiseMiddleware: [
@@ -222,15 +228,22 @@ export class KubernetesClient implements KubernetesApi {
     const code = err instanceof ApiException ? Number(err.code) : undefined;
     // The library's own message quotes body and headers; keep the cause only if it is token-free.
     const cause =
-      this.token && err instanceof Error && `${err.message}\n${err.stack}`.includes(this.token)
+      this.token &&
+      err instanceof Error &&
+      `${err.message}\n${err.stack}`.includes(this.token)
         ? new Error(this.redact(err.message))
         : err;
     if (code === undefined) {
       return new ForwardedError(`Kubernetes: ${action} failed`, cause);
     }
-    let detail = this.redact(statusMessage((err as ApiException<unknown>).body));
-    if (detail.length > MAX_DETAIL_LENGTH) detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
-    const message = `Kubernetes: ${action} failed (HTTP ${code})${detail ? `: ${detail}` : ''}`;
+    let detail = this.redact(
+      statusMessage((err as ApiException<unknown>).body),
+    );
+    if (detail.length > MAX_DETAIL_LENGTH)
+      detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
+    const message = `Kubernetes: ${action} failed (HTTP ${code})${
+      detail ? `: ${detail}` : ''
+    }`;
     switch (code) {
       case 400:
       case 422:

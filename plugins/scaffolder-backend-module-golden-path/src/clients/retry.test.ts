@@ -37,9 +37,9 @@ describe('withRetry', () => {
   it('returns at once when the first attempt succeeds', async () => {
     const clock = fakeClock();
     const fn = jest.fn(async () => 'ok');
-    await expect(withRetry(fn, options({ sleep: clock.sleep, now: clock.now }))).resolves.toBe(
-      'ok',
-    );
+    await expect(
+      withRetry(fn, options({ sleep: clock.sleep, now: clock.now })),
+    ).resolves.toBe('ok');
     expect(fn).toHaveBeenCalledTimes(1);
     expect(clock.state.sleeps).toEqual([]);
   });
@@ -55,7 +55,12 @@ describe('withRetry', () => {
 
     const result = await withRetry(
       fn,
-      options({ sleep: clock.sleep, now: clock.now, onRetry, random: () => 0.5 }),
+      options({
+        sleep: clock.sleep,
+        now: clock.now,
+        onRetry,
+        random: () => 0.5,
+      }),
     );
 
     expect(result).toBe('ok after 3');
@@ -76,9 +81,10 @@ describe('withRetry', () => {
       throw new Transient(`failure ${n}`);
     });
 
-    const err = await withRetry(fn, options({ maxAttempts: 4, sleep: clock.sleep, now: clock.now })).catch(
-      e => e,
-    );
+    const err = await withRetry(
+      fn,
+      options({ maxAttempts: 4, sleep: clock.sleep, now: clock.now }),
+    ).catch(e => e);
 
     expect(err).toBeInstanceOf(RetryError);
     expect(err.attempts).toBe(4);
@@ -95,7 +101,10 @@ describe('withRetry', () => {
     const fn = jest.fn(async () => {
       throw new Transient('once');
     });
-    const err = await withRetry(fn, options({ maxAttempts: 1, sleep: clock.sleep })).catch(e => e);
+    const err = await withRetry(
+      fn,
+      options({ maxAttempts: 1, sleep: clock.sleep }),
+    ).catch(e => e);
     expect(err).toBeInstanceOf(RetryError);
     expect(err.attempts).toBe(1);
     expect(err.message).toMatch(/Gave up after 1 attempt in/);
@@ -159,7 +168,9 @@ describe('withRetry', () => {
     const fn = jest.fn(async () => {
       throw fatal;
     });
-    await expect(withRetry(fn, options({ sleep: clock.sleep, now: clock.now }))).rejects.toBe(fatal);
+    await expect(
+      withRetry(fn, options({ sleep: clock.sleep, now: clock.now })),
+    ).rejects.toBe(fatal);
     expect(fn).toHaveBeenCalledTimes(1);
     expect(clock.state.sleeps).toEqual([]);
   });
@@ -171,21 +182,20 @@ describe('withRetry', () => {
       if (attempt < 3) throw new Transient('flaky');
       throw fatal;
     });
-    await expect(withRetry(fn, options({ sleep: clock.sleep, now: clock.now }))).rejects.toBe(fatal);
+    await expect(
+      withRetry(fn, options({ sleep: clock.sleep, now: clock.now })),
+    ).rejects.toBe(fatal);
     expect(fn).toHaveBeenCalledTimes(3);
     expect(clock.state.sleeps).toHaveLength(2);
   });
 
   it('sleeps with a real timer by default', async () => {
     let calls = 0;
-    const result = await withRetry(
-      async () => {
-        calls += 1;
-        if (calls === 1) throw new Transient('once');
-        return calls;
-      },
-      options({ baseDelayMs: 0, maxDelayMs: 0 }),
-    );
+    const result = await withRetry(async () => {
+      calls += 1;
+      if (calls === 1) throw new Transient('once');
+      return calls;
+    }, options({ baseDelayMs: 0, maxDelayMs: 0 }));
     expect(result).toBe(2);
   });
 
@@ -209,10 +219,13 @@ describe('withRetry', () => {
         fc.integer({ min: 1, max: 10 }),
         fc.integer({ min: 0, max: 5_000 }),
         fc.integer({ min: 0, max: 60_000 }),
-        fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
-          minLength: 10,
-          maxLength: 10,
-        }),
+        fc.array(
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          {
+            minLength: 10,
+            maxLength: 10,
+          },
+        ),
         async (maxAttempts, baseDelayMs, maxDelayMs, randoms) => {
           const clock = fakeClock();
           let r = 0;
@@ -230,7 +243,8 @@ describe('withRetry', () => {
               random: () => randoms[r++ % randoms.length],
               sleep: clock.sleep,
               now: clock.now,
-              onRetry: (_err, attempt, delayMs) => delays.push([attempt, delayMs]),
+              onRetry: (_err, attempt, delayMs) =>
+                delays.push([attempt, delayMs]),
             },
           ).catch(e => {
             if (!(e instanceof RetryError)) throw e;
@@ -259,7 +273,14 @@ describe('withRetry', () => {
         fc.integer({ min: 0, max: 30_000 }),
         fc.integer({ min: 0, max: 3_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        async (maxAttempts, baseDelayMs, maxDelayMs, maxTotalMs, work, random) => {
+        async (
+          maxAttempts,
+          baseDelayMs,
+          maxDelayMs,
+          maxTotalMs,
+          work,
+          random,
+        ) => {
           const clock = fakeClock(work);
           let calls = 0;
           const err = await withRetry(
@@ -299,11 +320,15 @@ describe('withRetry', () => {
 describe('backoffDelay', () => {
   it('doubles the cap per attempt up to maxDelayMs', () => {
     const policy = { baseDelayMs: 500, maxDelayMs: 10_000 };
-    const caps = [1, 2, 3, 4, 5, 6, 7, 30].map(a => backoffDelay(a, policy, () => 1));
+    const caps = [1, 2, 3, 4, 5, 6, 7, 30].map(a =>
+      backoffDelay(a, policy, () => 1),
+    );
     expect(caps).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
   });
 
   it('is zero when random() is zero', () => {
-    expect(backoffDelay(3, { baseDelayMs: 500, maxDelayMs: 10_000 }, () => 0)).toBe(0);
+    expect(
+      backoffDelay(3, { baseDelayMs: 500, maxDelayMs: 10_000 }, () => 0),
+    ).toBe(0);
   });
 });

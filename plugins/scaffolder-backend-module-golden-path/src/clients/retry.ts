@@ -48,9 +48,9 @@ export class RetryError extends CustomErrorBase {
 
   constructor(lastError: unknown, attempts: number, elapsedMs: number) {
     super(
-      `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${Math.round(
-        elapsedMs,
-      )} ms`,
+      `Gave up after ${attempts} attempt${
+        attempts === 1 ? '' : 's'
+      } in ${Math.round(elapsedMs)} ms`,
       lastError,
     );
     this.attempts = attempts;
@@ -67,7 +67,10 @@ export function backoffDelay(
   policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
   random: () => number = Math.random,
 ): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const cap = Math.min(
+    policy.maxDelayMs,
+    policy.baseDelayMs * 2 ** (attempt - 1),
+  );
   return random() * cap;
 }
 
@@ -78,7 +81,9 @@ function defaultSleep(ms: number): Promise<void> {
 function checkPolicy(opts: RetryPolicy): void {
   const problems: string[] = [];
   if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 1) {
-    problems.push(`maxAttempts must be an integer of at least 1, got ${opts.maxAttempts}`);
+    problems.push(
+      `maxAttempts must be an integer of at least 1, got ${opts.maxAttempts}`,
+    );
   }
   for (const key of ['baseDelayMs', 'maxDelayMs', 'maxTotalMs'] as const) {
     if (!Number.isFinite(opts[key]) || opts[key] < 0) {

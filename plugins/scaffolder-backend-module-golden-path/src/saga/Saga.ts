@@ -152,3 +152,16 @@ export class SagaJournals {
     }
   }
 }
+
+/**
+ * Like Promise.all, but waits for every branch to settle before throwing the
+ * first failure, so a rollback never races a branch that is still creating.
+ */
+export async function settleAll<T extends readonly unknown[]>(
+  branches: [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(branches);
+  const failure = results.find(r => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failure) throw failure.reason;
+  return results.map(r => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -1,2 +1,2 @@
-export { SagaJournal, SagaJournals, SagaRolledBackError } from './Saga';
+export { SagaJournal, SagaJournals, SagaRolledBackError, settleAll } from './Saga';
 export type { SagaStep, RollbackSummary } from './Saga';

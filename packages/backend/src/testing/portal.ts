@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yaml from 'yaml';
+import { RunningSandbox, startDefaultSandbox } from '@internal/sandbox';
+import {
+  BackendProcess,
+  freePort,
+  startBackend,
+  waitForReady,
+} from './backendProcess';
+
+export interface TaskResult {
+  id: string;
+  status: string;
+  /** The completion message (the error for a failed task). */
+  message?: string;
+  output?: Record<string, any>;
+  log: string[];
+}
+
+/**
+ * The local portal as `./scripts/dev` runs it (app-config.yaml, real
+ * scaffolder and catalog), pointed at an in-process sandbox on free ports
+ * with a fresh data folder, signed in as the guest user.
+ */
+export async function startPortal(): Promise<{
+  sandbox: RunningSandbox;
+  backend: BackendProcess;
+  baseUrl: string;
+  api: (p: string, init?: RequestInit) => Promise<Response>;
+  createService: (values: Record<string, unknown>) => Promise<string>;
+  waitForTask: (id: string, timeoutMs?: number) => Promise<TaskResult>;
+  close: () => Promise<void>;
+}> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-e2e-'));
+  const sandbox = await startDefaultSandbox({
+    dataDir: path.join(dir, 'sandbox'),
+    ports: { gitlab: 0, argocd: 0, aws: 0, kubernetes: 0 },
+  });
+  const port = await freePort();
+  const baseUrl = `http://localhost:${port}`;
+  const gitlabHost = new URL(sandbox.urls.gitlab).host;
+  const overlay = {
+    backend: { baseUrl, listen: { port }, database: { client: 'better-sqlite3', connection: ':memory:' } },
+    integrations: {
+      gitlab: [{ host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`, baseUrl: sandbox.urls.gitlab, token: 'sandbox-token' }],
+    },
+    goldenPath: {
+      gitlab: { host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4` },
+      aws: { endpoint: sandbox.urls.aws },
+      argocd: { url: sandbox.urls.argocd },
+      kubernetes: { url: sandbox.urls.kubernetes },
+    },
+  };
+  const overlayFile = path.join(dir, 'app-config.e2e.yaml');
+  fs.writeFileSync(overlayFile, yaml.stringify(overlay));
+  const backend = startBackend(['app-config.yaml', overlayFile], { NODE_ENV: 'development' });
+  await waitForReady(`${baseUrl}/.backstage/health/v1/readiness`, backend, 150_000);
+
+  const { backstageIdentity } = await (
+    await fetch(`${baseUrl}/api/auth/guest/refresh?env=development`)
+  ).json();
+  const api = (p: string, init: RequestInit = {}) =>
+    fetch(`${baseUrl}${p}`, {
+      ...init,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${backstageIdentity.token}`,
+        ...(init.headers as Record<string, string>),
+      },
+    });
+
+  // The template reaches the scaffolder through the catalog.
+  const deadline = Date.now() + 120_000;
+  while ((await api('/api/catalog/entities/by-name/template/default/nodejs-service')).status !== 200) {
+    if (Date.now() > deadline) throw new Error('template never appeared in the catalog');
+    await new Promise(r => setTimeout(r, 500));
+  }
+
+  const createService = async (values: Record<string, unknown>) => {
+    const res = await api('/api/scaffolder/v2/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ templateRef: 'template:default/nodejs-service', values }),
+    });
+    if (res.status !== 201) throw new Error(`create task: ${res.status} ${await res.text()}`);
+    return (await res.json()).id as string;
+  };
+
+  const waitForTask = async (id: string, timeoutMs = 120_000): Promise<TaskResult> => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const task = await (await api(`/api/scaffolder/v2/tasks/${id}`)).json();
+      if (task.status === 'completed' || task.status === 'failed') {
+        const events: any[] = await (await api(`/api/scaffolder/v2/tasks/${id}/events`)).json();
+        const completion = events.find(e => e.type === 'completion');
+        return {
+          id,
+          status: task.status,
+          message: completion?.body?.message,
+          output: completion?.body?.output,
+          log: events.filter(e => e.type === 'log').map(e => e.body.message as string),
+        };
+      }
+      if (Date.now() > end) throw new Error(`task ${id} still ${task.status}`);
+      await new Promise(r => setTimeout(r, 300));
+    }
+  };
+
+  return {
+    sandbox,
+    backend,
+    baseUrl,
+    api,
+    createService,
+    waitForTask,
+    close: async () => {
+      await backend.stop();
+      await sandbox.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Everything the sandbox holds for service `name`, asked through the fakes'
+ * public APIs (the same ones the real systems have).
+ */
+export async function sandboxResourcesFor(sandbox: RunningSandbox, name: string): Promise<string[]> {
+  const found: string[] = [];
+  const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers });
+  const gitlab = { 'PRIVATE-TOKEN': 'sandbox-token' };
+  for (const p of [`apps/${name}`, `platform/gitops/${name}-gitops`]) {
+    if ((await get(`${sandbox.urls.gitlab}/api/v4/projects/${encodeURIComponent(p)}`, gitlab)).status === 200) {
+      found.push(`gitlab project ${p}`);
+    }
+  }
+  const argocd = { authorization: 'Bearer sandbox-token' };
+  if ((await get(`${sandbox.urls.argocd}/api/v1/projects/${name}`, argocd)).status === 200) found.push(`argocd project ${name}`);
+  if ((await get(`${sandbox.urls.argocd}/api/v1/applications/${name}`, argocd)).status === 200) found.push(`argocd application ${name}`);
+  if ((await get(`${sandbox.urls.kubernetes}/api/v1/namespaces/${name}`, argocd)).status === 200) found.push(`namespace ${name}`);
+  const ecr = await fetch(sandbox.urls.aws, {
+    method: 'POST',
+    headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories', 'content-type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify({ repositoryNames: [name] }),
+  });
+  if (ecr.status === 200) found.push(`ecr repository ${name}`);
+  for (const [action, param, value] of [
+    ['GetPolicy', 'PolicyArn', `arn:aws:iam::000000000000:policy/idp-${name}-ecr-push-pull`],
+    ['GetUser', 'UserName', `idp-${name}-ci`],
+  ]) {
+    const res = await fetch(sandbox.urls.aws, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ Action: action, Version: '2010-05-08', [param]: value }).toString(),
+    });
+    if (res.status === 200) found.push(`iam ${action === 'GetPolicy' ? 'policy' : 'user'} ${value}`);
+  }
+  return found;
+}
