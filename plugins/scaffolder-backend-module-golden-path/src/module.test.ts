@@ -56,6 +56,7 @@ describe('scaffolderModuleGoldenPath', () => {
       'idp:kubernetes:bundle:apply',
       'idp:platform:name:check',
       'idp:platform:name:validate',
+      'idp:platform:service:provision',
       'idp:platform:settings:read',
     ]);
     for (const action of registered) {

@@ -123,45 +123,73 @@ export function createGitlabRepositoriesEnsureAction(deps: ActionDeps) {
   });
 }
 
+/** A journal step that ensures one GitLab project of this task. */
+function projectStep(
+  deps: Pick<ActionDeps, 'gitlab'>,
+  step: StepContext,
+  opts: { fullPath: string; description: string; serviceName: string },
+): Promise<ProjectRef> {
+  const { fullPath } = opts;
+  return step.journal.step({
+    name: `GitLab project ${fullPath}`,
+    do: () =>
+      step.checkpoint({
+        key: `ensure.gitlab.project.${fullPath}`,
+        fn: async () => {
+          const p = await ensureProject(deps.gitlab, {
+            groupPath: fullPath.slice(0, fullPath.lastIndexOf('/')),
+            name: fullPath.slice(fullPath.lastIndexOf('/') + 1),
+            description: opts.description,
+            taskId: step.taskId,
+            serviceName: opts.serviceName,
+          });
+          step.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
+          return { id: p.id, pathWithNamespace: p.pathWithNamespace };
+        },
+      }),
+    undo: p => deps.gitlab.deleteProject(p),
+  });
+}
+
 /**
- * The repositories step of the golden path: both projects at once, then
- * both pushes, branch protection, and the GitOps deploy token stored as a
- * masked variable of the app repository. Records compensations in the
- * step's journal; the caller runs it inside the journal.
+ * Claims the service name by creating its app repository. GitLab refuses a
+ * second project at the same path atomically, so of two concurrent Creates
+ * of one name exactly one gets past this point; everything else the golden
+ * path creates is created only after it.
+ */
+export function claimAppRepository(
+  deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
+  step: StepContext,
+  request: ResolvedServiceRequest,
+): Promise<ProjectRef> {
+  return projectStep(deps, step, {
+    fullPath: deriveNames(deps.settings, request.name).appRepoPath,
+    description: request.description,
+    serviceName: request.name,
+  });
+}
+
+/**
+ * The repositories step of the golden path: the app repository (claimed
+ * first unless `app` is given), the GitOps repository, both pushes, branch
+ * protection, and the GitOps deploy token stored as a masked variable of
+ * the app repository. Records compensations in the step's journal; the
+ * caller runs it inside the journal.
  */
 export async function ensureRepositories(
   deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
   step: StepContext,
-  opts: { request: ResolvedServiceRequest; appFiles: GitLabFile[]; gitopsFiles: GitLabFile[] },
+  opts: { request: ResolvedServiceRequest; appFiles: GitLabFile[]; gitopsFiles: GitLabFile[]; app?: ProjectRef },
 ): Promise<{ app: ProjectRef; gitops: ProjectRef }> {
   const { gitlab } = deps;
   const { request } = opts;
   const names = deriveNames(deps.settings, request.name);
-  const groupOf = (p: string) => p.slice(0, p.lastIndexOf('/'));
-  const ensure = (fullPath: string, description: string) =>
-    step.journal.step({
-      name: `GitLab project ${fullPath}`,
-      do: () =>
-        step.checkpoint({
-          key: `ensure.gitlab.project.${fullPath}`,
-          fn: async () => {
-            const p = await ensureProject(gitlab, {
-              groupPath: groupOf(fullPath),
-              name: fullPath.slice(fullPath.lastIndexOf('/') + 1),
-              description,
-              taskId: step.taskId,
-              serviceName: request.name,
-            });
-            step.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
-            return { id: p.id, pathWithNamespace: p.pathWithNamespace };
-          },
-        }),
-      undo: p => gitlab.deleteProject(p),
-    });
-  const [app, gitops] = await settleAll([
-    ensure(names.appRepoPath, request.description),
-    ensure(names.gitopsRepoPath, `GitOps manifests of ${request.name} (managed by the platform)`),
-  ]);
+  const app = opts.app ?? (await claimAppRepository(deps, step, request));
+  const gitops = await projectStep(deps, step, {
+    fullPath: names.gitopsRepoPath,
+    description: `GitOps manifests of ${request.name} (managed by the platform)`,
+    serviceName: request.name,
+  });
 
   const push = async (project: ProjectRef, files: GitLabFile[], message: string) => {
     await step.checkpoint({

@@ -9,9 +9,9 @@ jest.setTimeout(120_000);
 const NAME = 'payments-api';
 
 /** Everything a successful run creates, as FakeWorld.resourcesFor lists it. */
-async function cleanRun() {
+async function cleanRun(composition: 'template' | 'single' = 'template') {
   const h = goldenPathHarness();
-  await h.run(NAME, 'task-clean');
+  await h.run(NAME, 'task-clean', { composition });
   h.cleanup();
   return { resources: h.world.resourcesFor(NAME).sort(), calls: h.world.calls.length, h };
 }
@@ -52,20 +52,20 @@ describe('the golden path as one saga', () => {
     h.cleanup();
   });
 
-  it('fails at every call in turn and leaves nothing behind (fault sweep)', async () => {
-    const { calls } = await cleanRun();
+  it.each(['template', 'single'] as const)('fails at every call in turn and leaves nothing behind (fault sweep, %s composition)', async composition => {
+    const { calls } = await cleanRun(composition);
     const orphans: string[] = [];
     for (let failAt = 1; failAt <= calls; failAt++) {
       const h = goldenPathHarness();
       h.world.failAt = failAt;
-      const error = await h.run(NAME, `task-${failAt}`).then(() => undefined, e => e);
+      const error = await h.run(NAME, `task-${failAt}`, { composition }).then(() => undefined, e => e);
       expect(error?.message).toContain('injected failure');
       expect(error.message).toMatch(/Rolled back: |nothing was rolled back/);
       orphans.push(...h.world.resourcesFor(NAME).map(r => `fail at ${failAt} (${h.world.calls[failAt - 1]}): ${r}`));
       h.cleanup();
     }
     // eslint-disable-next-line no-console
-    console.log(`fault sweep: ${calls} fault points, ${orphans.length} orphans`);
+    console.log(`fault sweep (${composition}): ${calls} fault points, ${orphans.length} orphans`);
     expect(orphans).toEqual([]);
   });
 
@@ -82,11 +82,11 @@ describe('the golden path as one saga', () => {
     h.cleanup();
   });
 
-  it('lets exactly one of two concurrent Creates of one name succeed, leaving the winner intact', async () => {
+  it.each(['template', 'single'] as const)('lets exactly one of two concurrent Creates of one name succeed, leaving the winner intact (%s)', async composition => {
     const world = new FakeWorld();
     const a = goldenPathHarness(world);
     const b = goldenPathHarness(world);
-    const results = await Promise.allSettled([a.run(NAME, 'task-a'), b.run(NAME, 'task-b')]);
+    const results = await Promise.allSettled([a.run(NAME, 'task-a', { composition }), b.run(NAME, 'task-b', { composition })]);
     expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
     const failure = results.find(r => r.status === 'rejected') as PromiseRejectedResult;
     expect(failure.reason.message).toMatch(/already (taken|exists)/);
@@ -95,20 +95,20 @@ describe('the golden path as one saga', () => {
     b.cleanup();
   });
 
-  it('finishes without duplicates when replayed after a crash at any call', async () => {
-    const { calls, resources } = await cleanRun();
+  it.each(['template', 'single'] as const)('finishes without duplicates when replayed after a crash at any call (%s)', async composition => {
+    const { calls, resources } = await cleanRun(composition);
     for (let crashAt = 1; crashAt <= calls; crashAt++) {
       const world = new FakeWorld();
       const checkpoints = new FakeCheckpoints();
       world.crashAt = crashAt;
       const first = goldenPathHarness(world, checkpoints);
-      void first.run(NAME, 'task-crash'); // never settles: the process "died"
+      void first.run(NAME, 'task-crash', { composition }); // never settles: the process "died"
       await new Promise(r => setImmediate(r));
       while (world.calls.length < crashAt) await new Promise(r => setImmediate(r));
       world.crashAt = undefined;
       // A new process replays the task from the start with the stored checkpoints.
       const second = goldenPathHarness(world, checkpoints);
-      await expect(second.run(NAME, 'task-crash')).resolves.toBeUndefined();
+      await expect(second.run(NAME, 'task-crash', { composition })).resolves.toBeUndefined();
       expect(world.resourcesFor(NAME).sort()).toEqual(resources);
       expect(world.projects.get('platform/gitops/payments-api-gitops')!.tokens.length).toBeLessThanOrEqual(2);
       first.cleanup();
@@ -119,8 +119,11 @@ describe('the golden path as one saga', () => {
   it('makes no external call in a dry run and still outputs realistic values', async () => {
     const h = goldenPathHarness();
     await h.run(NAME, 'task-dry', { isDryRun: true });
+    await h.run(NAME, 'task-dry', { isDryRun: true, composition: 'single' });
     expect(h.world.calls).toEqual([]);
     expect(h.outputs).toMatchObject({
+      'idp:platform:service:provision.appRepoUrl': 'https://gitlab.test/apps/payments-api',
+      'idp:platform:service:provision.repositoryUri': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api',
       'idp:gitlab:repositories:ensure.appRepoUrl': 'https://gitlab.test/apps/payments-api',
       'idp:aws:ecr:ensure.repositoryUri': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments-api',
       'idp:argocd:application:ensure.argocdAppUrl': expect.stringContaining('https://argocd.test/applications/argocd/'),

@@ -6,6 +6,7 @@ export { createAwsEcrEnsureAction } from './awsEcrEnsure';
 export { createArgocdApplicationEnsureAction } from './argocdApplicationEnsure';
 export { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
 export { createCatalogEntityRegisterAction } from './catalogEntityRegister';
+export { createPlatformServiceProvisionAction } from './platformServiceProvision';
 export type { ActionDeps } from './deps';
 
 import { ActionDeps } from './deps';
@@ -17,13 +18,19 @@ import { createAwsEcrEnsureAction } from './awsEcrEnsure';
 import { createArgocdApplicationEnsureAction } from './argocdApplicationEnsure';
 import { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
 import { createCatalogEntityRegisterAction } from './catalogEntityRegister';
+import { createPlatformServiceProvisionAction } from './platformServiceProvision';
 
-/** Every golden-path action, in the order the golden-path template runs them. */
+/**
+ * Every golden-path action. The template runs validate, settings, name
+ * check, provision (the parallel saga) and register; the single-system
+ * actions are there for templates that compose their own order.
+ */
 export function createGoldenPathActions(deps: ActionDeps) {
   return [
     createPlatformNameValidateAction(deps),
     createPlatformSettingsReadAction(deps),
     createPlatformNameCheckAction(deps),
+    createPlatformServiceProvisionAction(deps),
     createGitlabRepositoriesEnsureAction(deps),
     createAwsEcrEnsureAction(deps),
     createArgocdApplicationEnsureAction(deps),

@@ -189,22 +189,19 @@ describe('templates/nodejs-service/template.yaml', () => {
     const steps: any[] = template.spec.steps;
     const fetchStep = steps.find(s => s.id === 'fetch');
 
-    it('checks the name before rendering, then runs the provisioning saga in dependency order', () => {
+    it('checks the name before rendering, then provisions as one saga, then registers', () => {
       const actions = templateStepActions();
       expect(steps.map(s => [s.id, s.action])).toEqual([
         ['validate-name', actions['validate-name'].id],
         ['platform', actions.platform.id],
         ['name-free', 'idp:platform:name:check'],
         ['fetch', 'fetch:template'],
-        ['repositories', 'idp:gitlab:repositories:ensure'],
-        ['registry', 'idp:aws:ecr:ensure'],
-        ['argocd', 'idp:argocd:application:ensure'],
-        ['namespace', 'idp:kubernetes:bundle:apply'],
+        ['provision', 'idp:platform:service:provision'],
         ['register', 'idp:catalog:entity:register'],
       ]);
       expect(steps[0].input).toEqual({ name: '${{ parameters.name }}' });
       expect(fetchStep.input).toMatchObject({ url: './skeleton', targetPath: './app' });
-      expect(steps.find(s => s.id === 'repositories').input.sourcePath).toBe('app');
+      expect(steps.find(s => s.id === 'provision').input.sourcePath).toBe('app');
     });
 
     it('takes every fetch:template value from the form or from an output the actions really produce', async () => {

@@ -66,18 +66,36 @@ export function goldenPathHarness(world = new FakeWorld(), checkpoints = new Fak
     await action.handler(ctx as any);
   }
 
-  /** The golden-path template's steps, in order, as the scaffolder runs them. */
-  async function run(name: string, taskId: string, opts: { isDryRun?: boolean } = {}) {
+  /**
+   * Runs the golden path as the scaffolder would: `template` is the
+   * golden-path template's steps (parallel provision action); `single` the
+   * same saga composed from the single-system actions, one step each.
+   */
+  async function run(
+    name: string,
+    taskId: string,
+    opts: { isDryRun?: boolean; composition?: 'template' | 'single' } = {},
+  ) {
     const service = { name, owner: 'group:default/team-a', description: 'Takes: "payments" # fast', port: 3000, replicas: 2 };
+    const register: [string, Record<string, unknown>] = [
+      'idp:catalog:entity:register',
+      { name, catalogInfoUrl: `https://gitlab.test/apps/${name}/-/blob/main/catalog-info.yaml` },
+    ];
+    const provision: Array<[string, Record<string, unknown>]> =
+      opts.composition === 'single'
+        ? [
+            ['idp:gitlab:repositories:ensure', { ...service, sourcePath: 'app' }],
+            ['idp:aws:ecr:ensure', { name, ciCredentials: true }],
+            ['idp:argocd:application:ensure', service],
+            ['idp:kubernetes:bundle:apply', service],
+          ]
+        : [['idp:platform:service:provision', { ...service, sourcePath: 'app', ciCredentials: true }]];
     const steps: Array<[string, Record<string, unknown>]> = [
       ['idp:platform:name:validate', { name }],
       ['idp:platform:settings:read', {}],
       ['idp:platform:name:check', { name }],
-      ['idp:gitlab:repositories:ensure', { ...service, sourcePath: 'app' }],
-      ['idp:aws:ecr:ensure', { name, ciCredentials: true }],
-      ['idp:argocd:application:ensure', service],
-      ['idp:kubernetes:bundle:apply', service],
-      ['idp:catalog:entity:register', { name, catalogInfoUrl: `https://gitlab.test/apps/${name}/-/blob/main/catalog-info.yaml` }],
+      ...provision,
+      register,
     ];
     for (const [id, input] of steps) {
       await runStep(id, input, taskId, opts.isDryRun);

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { InputError } from '@backstage/errors';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { deriveNames } from '../render/derive';
+import { renderGitopsRepository } from '../render/gitops';
+import { assertImageTag, resolveServiceRequest } from '../render/input';
+import { settleAll } from '../saga';
+import { ActionDeps, stepContext } from './deps';
+import { serviceInputSchema, toServiceRequest } from './serviceInput';
+import { ensureArgoApplication, ensureArgoProject } from './argocdApplicationEnsure';
+import { ensureCiCredentials, ensureRegistry } from './awsEcrEnsure';
+import {
+  INITIAL_IMAGE_TAG,
+  claimAppRepository,
+  ensureRepositories,
+  readTree,
+} from './gitlabRepositoriesEnsure';
+import { applyNamespaceBundle, renderNamespaceBundle } from './kubernetesBundleApply';
+import { examples } from './platformServiceProvision.examples';
+
+/**
+ * Everything a new service gets, as one saga whose independent steps run
+ * at the same time:
+ *
+ *   app repo (claims the name) ─┬─ GitOps repo, pushes ─┬─ CI credentials
+ *                               ├─ ECR + IAM policy ────┘
+ *                               ├─ ArgoCD project ───── ArgoCD application
+ *                               └─ namespace bundle
+ *
+ * The same steps as the single-system actions, so a failure anywhere rolls
+ * back everything the task created, in reverse order.
+ */
+export function createPlatformServiceProvisionAction(deps: ActionDeps) {
+  return createTemplateAction({
+    id: 'idp:platform:service:provision',
+    description:
+      'Creates the app and GitOps repositories, the ECR repository and IAM policy (and CI credentials), the ArgoCD project and application, and the namespace bundle, running independent steps in parallel. Rolls back everything the task created if any step fails.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...serviceInputSchema,
+        sourcePath: z =>
+          z.string().optional().describe('Workspace folder holding the rendered app skeleton (default: the workspace root)'),
+        ciCredentials: z =>
+          z.boolean().optional().describe('Create an IAM user for the pipeline, its key stored as masked GitLab variables (default true)'),
+        initialImageTag: z =>
+          z.string().optional().describe(`Image tag the GitOps Deployment starts with (default "${INITIAL_IMAGE_TAG}")`),
+      },
+      output: {
+        appRepoUrl: z => z.string().describe('Browser URL of the app repository'),
+        pipelinesUrl: z => z.string().describe('Pipelines of the app repository'),
+        gitopsRepoUrl: z => z.string().describe('Browser URL of the GitOps repository'),
+        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml in the app repository'),
+        repositoryUri: z => z.string().describe('Image repository URI to push to'),
+        argocdAppUrl: z => z.string().describe('The application in the ArgoCD UI'),
+        namespace: z => z.string().describe('Kubernetes namespace of the service'),
+      },
+    },
+    async handler(ctx) {
+      const request = resolveServiceRequest(deps.settings, toServiceRequest(ctx.input));
+      const imageTag = ctx.input.initialImageTag ?? INITIAL_IMAGE_TAG;
+      assertImageTag(imageTag, 'initialImageTag');
+      const names = deriveNames(deps.settings, request.name);
+      const sourcePath = ctx.input.sourcePath ?? '.';
+      const appFiles = await readTree(resolveSafeChildPath(ctx.workspacePath, sourcePath));
+      if (!appFiles.some(f => f.path === 'catalog-info.yaml')) {
+        throw new InputError(
+          `sourcePath "${sourcePath}" has no catalog-info.yaml: render the skeleton there first (fetch:template with targetPath ${path.posix.join('.', sourcePath)})`,
+        );
+      }
+      const gitopsFiles = renderGitopsRepository(deps.settings, request, { imageTag });
+      const bundle = renderNamespaceBundle(deps.settings, request);
+      const ciCredentials = ctx.input.ciCredentials ?? true;
+
+      if (!ctx.isDryRun) {
+        const step = stepContext(ctx, deps.journals);
+        await step.journal.run(ctx.logger, async () => {
+          // The name is claimed first: a concurrent Create of the same name
+          // fails here, before it has created anything.
+          const app = await claimAppRepository(deps, step, request);
+          const [, registry] = await settleAll([
+            ensureRepositories(deps, step, { request, appFiles, gitopsFiles, app }),
+            ensureRegistry(deps, step, request.name),
+            ensureArgoProject(deps, step, request),
+            applyNamespaceBundle(deps, step, bundle),
+          ]);
+          await settleAll([
+            ciCredentials
+              ? ensureCiCredentials(deps, step, { name: request.name, policyArn: registry.policy.arn })
+              : Promise.resolve(),
+            ensureArgoApplication(deps, step, request),
+          ]);
+        });
+      } else {
+        ctx.logger.info(
+          `Dry run: would create ${names.appRepoPath}, ${names.gitopsRepoPath}, ECR repository ${names.ecrRepository}, IAM policy ${names.iamPolicyName}, ArgoCD ${names.argocdProject}/${names.argocdApplication} and namespace ${names.namespace}`,
+        );
+      }
+      ctx.output('appRepoUrl', names.appRepoWebUrl);
+      ctx.output('pipelinesUrl', `${names.appRepoWebUrl}/-/pipelines`);
+      ctx.output('gitopsRepoUrl', names.gitopsRepoWebUrl);
+      ctx.output('catalogInfoUrl', `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`);
+      ctx.output('repositoryUri', `${deps.settings.ecrRegistry}/${names.ecrRepository}`);
+      ctx.output('argocdAppUrl', names.argocdAppUrl);
+      ctx.output('namespace', names.namespace);
+    },
+  });
+}
