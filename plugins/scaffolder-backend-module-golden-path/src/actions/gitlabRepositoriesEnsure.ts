@@ -179,17 +179,20 @@ export function claimAppRepository(
 export async function ensureRepositories(
   deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
   step: StepContext,
-  opts: { request: ResolvedServiceRequest; appFiles: GitLabFile[]; gitopsFiles: GitLabFile[]; app?: ProjectRef },
+  opts: {
+    request: ResolvedServiceRequest;
+    appFiles: GitLabFile[];
+    gitopsFiles: GitLabFile[];
+    /** The app project, when the caller has claimed it already. */
+    app?: ProjectRef;
+    /** Called once the GitOps repository has its manifests. */
+    onGitopsPushed?: () => void;
+  },
 ): Promise<{ app: ProjectRef; gitops: ProjectRef }> {
   const { gitlab } = deps;
   const { request } = opts;
   const names = deriveNames(deps.settings, request.name);
   const app = opts.app ?? (await claimAppRepository(deps, step, request));
-  const gitops = await projectStep(deps, step, {
-    fullPath: names.gitopsRepoPath,
-    description: `GitOps manifests of ${request.name} (managed by the platform)`,
-    serviceName: request.name,
-  });
 
   const push = async (project: ProjectRef, files: GitLabFile[], message: string) => {
     await step.checkpoint({
@@ -202,28 +205,43 @@ export async function ensureRepositories(
     });
     await gitlab.protectBranch(project.id, 'main');
   };
-  await settleAll([
-    push(app, opts.appFiles, `Initial commit of ${request.name} from the golden-path template`),
-    push(gitops, opts.gitopsFiles, `Initial manifests of ${request.name}`),
-  ]);
 
+  // The app push needs only the app project; the GitOps push and the
+  // deploy token need only the GitOps project: three chains at once.
+  const gitopsProject = projectStep(deps, step, {
+    fullPath: names.gitopsRepoPath,
+    description: `GitOps manifests of ${request.name} (managed by the platform)`,
+    serviceName: request.name,
+  });
+  const gitopsPushed = gitopsProject.then(async g => {
+    await push(g, opts.gitopsFiles, `Initial manifests of ${request.name}`);
+    opts.onGitopsPushed?.();
+  });
   // The app pipeline's update-gitops stage pushes with this token. Its
   // value goes only into a masked variable: the checkpoint keeps the token
   // id, never the token.
-  await step.checkpoint({
-    key: `ensure.gitlab.deploy-token.${gitops.pathWithNamespace}`,
-    fn: async () => {
-      const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
-        name: `${request.name}-ci-update-gitops`,
-        scopes: ['write_repository'],
-        accessLevel: 40,
-        expiresAt: oneYearFrom(new Date()),
-      });
-      await gitlab.setVariable(app.id, { key: 'GITOPS_DEPLOY_TOKEN', value: token, masked: true, protected: true });
-      step.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
-      return id;
-    },
-  });
+  const deployToken = gitopsProject.then(g =>
+    step.checkpoint({
+      key: `ensure.gitlab.deploy-token.${g.pathWithNamespace}`,
+      fn: async () => {
+        const { id, token } = await gitlab.createProjectAccessToken(g.id, {
+          name: `${request.name}-ci-update-gitops`,
+          scopes: ['write_repository'],
+          accessLevel: 40,
+          expiresAt: oneYearFrom(new Date()),
+        });
+        await gitlab.setVariable(app.id, { key: 'GITOPS_DEPLOY_TOKEN', value: token, masked: true, protected: true });
+        step.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
+        return id;
+      },
+    }),
+  );
+  const [gitops] = await settleAll([
+    gitopsProject,
+    push(app, opts.appFiles, `Initial commit of ${request.name} from the golden-path template`),
+    gitopsPushed,
+    deployToken,
+  ]);
   return { app, gitops };
 }
 

@@ -23,9 +23,11 @@ import { examples } from './platformServiceProvision.examples';
  * Everything a new service gets, as one saga whose independent steps run
  * at the same time:
  *
- *   app repo (claims the name) ─┬─ GitOps repo, pushes ─┬─ CI credentials
- *                               ├─ ECR + IAM policy ────┘
- *                               ├─ ArgoCD project ───── ArgoCD application
+ *   app repo (claims the name) ─┬─ app push
+ *                               ├─ GitOps repo ─┬─ GitOps push ─┐
+ *                               │               └─ deploy token │
+ *                               ├─ ArgoCD project ──────────────┴─ ArgoCD application
+ *                               ├─ ECR + IAM policy ─ CI credentials
  *                               └─ namespace bundle
  *
  * The same steps as the single-system actions, so a failure anywhere rolls
@@ -80,17 +82,33 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
           // The name is claimed first: a concurrent Create of the same name
           // fails here, before it has created anything.
           const app = await claimAppRepository(deps, step, request);
-          const [, registry] = await settleAll([
-            ensureRepositories(deps, step, { request, appFiles, gitopsFiles, app }),
-            ensureRegistry(deps, step, request.name),
-            ensureArgoProject(deps, step, request),
-            applyNamespaceBundle(deps, step, bundle),
-          ]);
+          let gitopsPushed!: () => void;
+          let gitopsFailed!: (e: unknown) => void;
+          const gitopsReady = new Promise<void>((resolve, reject) => {
+            gitopsPushed = resolve;
+            gitopsFailed = reject;
+          });
+          gitopsReady.catch(() => {}); // observed through the repositories branch
+          const repositories = ensureRepositories(deps, step, {
+            request,
+            appFiles,
+            gitopsFiles,
+            app,
+            onGitopsPushed: gitopsPushed,
+          });
+          repositories.catch(gitopsFailed);
           await settleAll([
-            ciCredentials
-              ? ensureCiCredentials(deps, step, { name: request.name, policyArn: registry.policy.arn })
-              : Promise.resolve(),
-            ensureArgoApplication(deps, step, request),
+            repositories,
+            ensureRegistry(deps, step, request.name).then(({ policy }) =>
+              ciCredentials
+                ? ensureCiCredentials(deps, step, { name: request.name, policyArn: policy.arn })
+                : undefined,
+            ),
+            // ArgoCD checks the repository when the application is created.
+            settleAll([ensureArgoProject(deps, step, request), gitopsReady]).then(() =>
+              ensureArgoApplication(deps, step, request),
+            ),
+            applyNamespaceBundle(deps, step, bundle),
           ]);
         });
       } else {
