@@ -6,8 +6,8 @@ import {
   freePort,
   startBackend,
   waitForReady,
-} from './testing/backendProcess';
-import { dropDatabases, ensurePostgresTls } from './testing/postgresTls';
+} from './__testUtils__/backendProcess';
+import { dropDatabases, ensurePostgresTls } from './__testUtils__/postgresTls';
 
 // These tests start the real backend as a child process; each takes seconds.
 jest.setTimeout(180_000);

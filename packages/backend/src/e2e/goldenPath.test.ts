@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FaultRule } from '@internal/sandbox';
-import { sandboxResourcesFor, startPortal } from '../testing/portal';
+import { sandboxResourcesFor, startPortal } from '../__testUtils__/portal';
 
 // End to end: the real backend (scaffolder, catalog) runs the golden-path
 // template through the scaffolder's HTTP API against the sandbox.

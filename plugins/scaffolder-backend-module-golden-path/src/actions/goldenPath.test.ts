@@ -1,6 +1,6 @@
 import yaml from 'yaml';
-import { FakeCheckpoints, FakeWorld } from '../testing/fakeWorld';
-import { goldenPathHarness } from '../testing/goldenPathRun';
+import { FakeCheckpoints, FakeWorld } from '../__testUtils__/fakeWorld';
+import { goldenPathHarness } from '../__testUtils__/goldenPathRun';
 
 // The sweeps run the whole golden path once per call; give them room on a
 // loaded machine (no timing is asserted).

@@ -16,8 +16,8 @@ import {
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { renderApplication, renderAppProject } from '../render/argocd';
-import { conformanceDir, createAjv, strictify } from '../testing/conformance';
-import { exampleRequest, exampleSettings } from '../testing/fixtures';
+import { conformanceDir, createAjv, strictify } from '../__testUtils__/conformance';
+import { exampleRequest, exampleSettings } from '../__testUtils__/fixtures';
 import {
   ArgoCdClient,
   ArgoCdClientOptions,

@@ -3,19 +3,19 @@ import {
   dnsLabel,
   settingsAndRequest,
   validName,
-} from '../testing/arbitraries';
+} from '../__testUtils__/arbitraries';
 import {
   GLOB_METACHARACTERS,
   admitsDestination,
   admitsResource,
   admitsSource,
   globToRegExp,
-} from '../testing/argocdProject';
+} from '../__testUtils__/argocdProject';
 import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../testing/fixtures';
+} from '../__testUtils__/fixtures';
 import {
   APP_NAMESPACED_KINDS,
   renderApplication,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { imageTag, settingsAndRequest } from '../testing/arbitraries';
+import { imageTag, settingsAndRequest } from '../__testUtils__/arbitraries';
 import {
   CRD_FILES,
   conformanceDir,
@@ -10,17 +10,17 @@ import {
   crdValidator,
   loadCrdSchema,
   strictify,
-} from '../testing/conformance';
+} from '../__testUtils__/conformance';
 import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../testing/fixtures';
+} from '../__testUtils__/fixtures';
 import {
   unknownCoreFields,
   validateCoreObject,
-} from '../testing/kubernetesModels';
-import { createManifestValidator } from '../testing/manifests';
+} from '../__testUtils__/kubernetesModels';
+import { createManifestValidator } from '../__testUtils__/manifests';
 import { renderApplication, renderAppProject } from './argocd';
 import { renderGitopsObjects } from './gitops';
 import {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { usableName } from '../testing/arbitraries';
-import { exampleSettings } from '../testing/fixtures';
+import { usableName } from '../__testUtils__/arbitraries';
+import { exampleSettings } from '../__testUtils__/fixtures';
 import { deriveNames, normaliseRepoUrl } from './derive';
 
 describe('deriveNames', () => {

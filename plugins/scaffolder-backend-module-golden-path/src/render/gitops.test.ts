@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { imageTag, settingsAndRequest } from '../testing/arbitraries';
+import { imageTag, settingsAndRequest } from '../__testUtils__/arbitraries';
 import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../testing/fixtures';
+} from '../__testUtils__/fixtures';
 import { renderApplication, renderAppProject } from './argocd';
 import {
   escapeMarkdown,

@@ -1,7 +1,7 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import fc from 'fast-check';
-import { settingsArb, usableName, validName } from '../testing/arbitraries';
-import { exampleSettings } from '../testing/fixtures';
+import { settingsArb, usableName, validName } from '../__testUtils__/arbitraries';
+import { exampleSettings } from '../__testUtils__/fixtures';
 import {
   ECR_PUSH_PULL_ACTIONS,
   awsPartition,

@@ -1,11 +1,11 @@
 import { InputError } from '@backstage/errors';
 import fc from 'fast-check';
-import { invalidName, validName } from '../testing/arbitraries';
+import { invalidName, validName } from '../__testUtils__/arbitraries';
 import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../testing/fixtures';
+} from '../__testUtils__/fixtures';
 import { renderAppProject, renderApplication } from './argocd';
 import { renderGrafanaDashboard } from './dashboard';
 import { deriveNames } from './derive';

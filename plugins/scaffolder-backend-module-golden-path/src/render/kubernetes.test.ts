@@ -2,8 +2,8 @@ import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../testing/fixtures';
-import { selectorMatches } from '../testing/networkPolicyEvaluator';
+} from '../__testUtils__/fixtures';
+import { selectorMatches } from '../__testUtils__/networkPolicyEvaluator';
 import { APP_METRICS, renderGrafanaDashboard } from './dashboard';
 import { renderGitopsObjects } from './gitops';
 import {

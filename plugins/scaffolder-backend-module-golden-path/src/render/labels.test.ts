@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { nastyText, ownerText } from '../testing/arbitraries';
+import { nastyText, ownerText } from '../__testUtils__/arbitraries';
 import {
   LABEL_VALUE_PATTERN,
   ownerLabelValue,

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
-import { dnsLabel, settingsArb, usableName } from '../testing/arbitraries';
-import { exampleRequest, exampleSettings } from '../testing/fixtures';
+import { dnsLabel, settingsArb, usableName } from '../__testUtils__/arbitraries';
+import { exampleRequest, exampleSettings } from '../__testUtils__/fixtures';
 import {
   Endpoint,
   Flow,
   PodEndpoint,
   Protocol,
   isFlowAllowed,
-} from '../testing/networkPolicyEvaluator';
+} from '../__testUtils__/networkPolicyEvaluator';
 import { PlatformSettings } from './types';
 import { isCidr, renderNetworkPolicies } from './networkPolicies';
 

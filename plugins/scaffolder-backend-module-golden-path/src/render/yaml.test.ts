@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { NASTY_FRAGMENTS, nastyText } from '../testing/arbitraries';
+import { NASTY_FRAGMENTS, nastyText } from '../__testUtils__/arbitraries';
 import { fromYaml, toYaml } from './yaml';
 
 const bothVersions = ['1.1', '1.2'] as const;

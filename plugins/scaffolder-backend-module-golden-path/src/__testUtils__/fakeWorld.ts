@@ -46,20 +46,19 @@ export class FakeWorld {
    * when the process dies while the request is in flight).
    */
   #wrap<T extends object>(system: string, impl: T): T {
-    const world = this;
     return new Proxy(impl, {
-      get(target, prop, receiver) {
+      get: (target, prop, receiver) => {
         const fn = Reflect.get(target, prop, receiver);
         if (typeof fn !== 'function') return fn;
         return async (...args: unknown[]) => {
           const name = `${system}.${String(prop)}`;
-          world.calls.push(name);
-          const index = world.calls.length;
-          if (world.failAt === index) {
+          this.calls.push(name);
+          const index = this.calls.length;
+          if (this.failAt === index) {
             throw new Error(`injected failure in ${name} (call ${index})`);
           }
           const result = await fn.apply(target, args);
-          if (world.crashAt === index) return new Promise(() => {});
+          if (this.crashAt === index) return new Promise(() => {});
           return result;
         };
       },
