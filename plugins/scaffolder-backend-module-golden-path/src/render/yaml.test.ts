@@ -53,6 +53,8 @@ describe('toYaml', () => {
     '1_000',
     '12:30',
     '<<',
+    'e9',
+    'E10',
     '=',
   ])(
     'quotes %p, which YAML 1.1 would read as something other than a string',

@@ -24,7 +24,11 @@ function plainMeansSame(text: string): boolean {
   // Fast path for the common case (names, paths, hosts): a letter first and
   // only word characters after it is a string in both versions, except for
   // the YAML 1.1 booleans and null.
-  if (/^[A-Za-z][A-Za-z0-9._/-]*$/.test(text)) return !YAML_11_WORDS.test(text);
+  // Not for `e9` and the like: the YAML 1.1 float pattern makes the digits
+  // before the exponent optional, so some readers take them as numbers.
+  if (/^[A-Za-z][A-Za-z0-9._/-]*$/.test(text) && !/^[eE][-+]?[0-9]/.test(text)) {
+    return !YAML_11_WORDS.test(text);
+  }
   // go-yaml v2 resolves `<<` (merge) and some tools `=` (value) specially.
   if (text === '<<' || text === '=') return false;
   for (const version of ['1.1', '1.2'] as const) {
