@@ -3,6 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** A commit action that does not fit the branch's files (GitLab answers 400). */
+export class GitActionError extends Error {
+  name = 'GitActionError';
+}
+
 /** One change of a commit, as in GitLab's commits API. */
 export interface CommitAction {
   action: 'create' | 'update' | 'delete';
@@ -137,11 +142,6 @@ export class GitRepos {
   }
 
   #git(dir: string, args: string[]): string {
-    return execFileSync('git', args, { env: this.#env(dir), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    return execFileSync('git', args, { env: this.#env(dir), stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 }).toString();
   }
-}
-
-/** A commit action that does not fit the branch's files (GitLab answers 400). */
-export class GitActionError extends Error {
-  name = 'GitActionError';
 }

@@ -29,3 +29,7 @@ export function startDefaultSandbox(
     },
   });
 }
+export { GITLAB_OPERATIONS } from './gitlab';
+export { ARGOCD_OPERATIONS } from './argocd';
+export { AWS_OPERATIONS } from './aws';
+export { KUBERNETES_OPERATIONS } from './kubernetes';

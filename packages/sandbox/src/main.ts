@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { startDefaultSandbox } from './index';
 
+// Started from packages/sandbox by `yarn workspace @internal/sandbox start`.
 const dataDir =
-  process.env.SANDBOX_DATA_DIR ?? path.resolve(__dirname, '../../../.sandbox-data');
+  process.env.SANDBOX_DATA_DIR ?? path.resolve(process.cwd(), '../../.sandbox-data');
 
 startDefaultSandbox({ dataDir }).then(
   sandbox => {
