@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,9 +33,10 @@ afterEach(async () => {
   await fetch(`${portal.sandbox.urls.gitlab}/__admin/faults`, { method: 'DELETE' });
 });
 
-function clone(url: string): string {
+/** Clones over HTTP. Asynchronous: the sandbox serves from this process. */
+async function clone(url: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-clone-'));
-  execFileSync('git', ['clone', '--quiet', url, dir], { stdio: 'pipe' });
+  await promisify(execFile)('git', ['clone', '--quiet', url, dir]);
   return dir;
 }
 
@@ -42,7 +44,9 @@ describe('golden path, end to end', () => {
   it('creates everything a new service gets', async () => {
     const name = uniqueName('payments');
     const task = await portal.waitForTask(await portal.createService(form(name)));
-    expect(task).toMatchObject({ status: 'completed' });
+    if (task.status !== 'completed') {
+      throw new Error(`task ${task.status}: ${task.message}\n${task.log.join('\n')}`);
+    }
 
     const links = task.output!.links.map((l: any) => l.url ?? l.entityRef);
     expect(links).toEqual([
@@ -53,12 +57,12 @@ describe('golden path, end to end', () => {
       `component:default/${name}`,
     ]);
 
-    const app = clone(`${portal.sandbox.urls.gitlab}/apps/${name}.git`);
+    const app = await clone(`${portal.sandbox.urls.gitlab}/apps/${name}.git`);
     for (const file of ['package.json', 'package-lock.json', 'src/app.js', 'Dockerfile', '.gitlab-ci.yml', 'catalog-info.yaml']) {
       expect(fs.existsSync(path.join(app, file))).toBe(true);
     }
     expect(fs.readFileSync(path.join(app, 'catalog-info.yaml'), 'utf8')).toContain(`name: "${name}"`);
-    const gitops = clone(`${portal.sandbox.urls.gitlab}/platform/gitops/${name}-gitops.git`);
+    const gitops = await clone(`${portal.sandbox.urls.gitlab}/platform/gitops/${name}-gitops.git`);
     for (const file of ['manifests/deployment.yaml', 'manifests/networkpolicy-default-deny.yaml', 'argocd/application.yaml']) {
       expect(fs.existsSync(path.join(gitops, file))).toBe(true);
     }
@@ -87,7 +91,13 @@ describe('golden path, end to end', () => {
       await fetch(`${portal.sandbox.urls.kubernetes}/apis/networking.k8s.io/v1/namespaces/${name}/networkpolicies`, { headers: { authorization: 'Bearer t' } })
     ).json();
     expect(policies.items.length).toBeGreaterThanOrEqual(4);
-    expect((await portal.api(`/api/catalog/entities/by-name/component/default/${name}`)).status).toBe(200);
+    // The catalog processes a new location asynchronously.
+    let entityStatus = 0;
+    for (let i = 0; i < 120 && entityStatus !== 200; i++) {
+      entityStatus = (await portal.api(`/api/catalog/entities/by-name/component/default/${name}`)).status;
+      if (entityStatus !== 200) await new Promise(r => setTimeout(r, 500));
+    }
+    expect(entityStatus).toBe(200);
     fs.rmSync(app, { recursive: true, force: true });
     fs.rmSync(gitops, { recursive: true, force: true });
   });
