@@ -94,10 +94,15 @@ export async function startPortal(): Promise<{
       if (task.status === 'completed' || task.status === 'failed') {
         const events: any[] = await (await api(`/api/scaffolder/v2/tasks/${id}/events`)).json();
         const completion = events.find(e => e.type === 'completion');
+        // The completion only says "failed"; the step's error is logged.
+        const stepError = events
+          .filter(e => e.type === 'log' && /Error: /.test(e.body?.message ?? ''))
+          .map(e => e.body.message as string)
+          .pop();
         return {
           id,
           status: task.status,
-          message: completion?.body?.message,
+          message: stepError ?? completion?.body?.message,
           output: completion?.body?.output,
           log: events.filter(e => e.type === 'log').map(e => e.body.message as string),
         };

@@ -121,7 +121,7 @@ describe('golden path, end to end', () => {
     ['Kubernetes namespace', { service: 'kubernetes', operation: 'PATCH namespaces', failNth: 1, status: 403 }],
     ['Kubernetes NetworkPolicy', { service: 'kubernetes', operation: 'PATCH networkpolicies', failNth: 2, status: 403 }],
     ['Kubernetes RoleBinding', { service: 'kubernetes', operation: 'PATCH rolebindings', failNth: 1, status: 403 }],
-    ['catalog registration (reading catalog-info.yaml)', { service: 'gitlab', operation: 'GET /api/v4/projects/:id/repository/files/:path/raw', status: 403 }],
+    ['catalog registration (reading catalog-info.yaml)', { service: 'gitlab', operation: 'GET /api/v4/projects/:id/repository/files/:file_path/raw', status: 403 }],
   ];
 
   it('leaves nothing behind when any step fails (fault sweep)', async () => {
@@ -135,6 +135,9 @@ describe('golden path, end to end', () => {
         body: JSON.stringify({ rules: [rule] }),
       });
       const task = await portal.waitForTask(await portal.createService(form(name)));
+      // The fault must really have been hit, or this point proves nothing.
+      const { operations } = await (await fetch(`${portal.sandbox.urls.gitlab}/__admin/log`)).json();
+      expect({ label, hit: operations.filter((o: string) => o === `${rule.service} ${rule.operation}`).length >= (rule.failNth ?? 1) }).toEqual({ label, hit: true });
       const left = await sandboxResourcesFor(portal.sandbox, name);
       const catalog = (await portal.api(`/api/catalog/entities/by-name/component/default/${name}`)).status;
       if (catalog === 200) left.push(`catalog component ${name}`);

@@ -194,16 +194,22 @@ export class FakeWorld {
     },
   });
 
+  /** One call per object, like the real client, so a fault can hit mid-bundle. */
+  readonly #k8sObjects = this.#wrap('kubernetes.object', {
+    apply: async (o: KubernetesObject) => {
+      this.k8s.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, structuredClone(o));
+    },
+    delete: async (o: KubernetesObject) => {
+      this.k8s.delete(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    },
+  });
+
   readonly kubernetes = this.#wrap<KubernetesApi>('kubernetes', {
     apply: async objects => {
-      for (const o of objects) {
-        this.k8s.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, structuredClone(o));
-      }
+      for (const o of objects) await this.#k8sObjects.apply(o);
     },
     delete: async objects => {
-      for (const o of [...objects].reverse()) {
-        this.k8s.delete(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
-      }
+      for (const o of [...objects].reverse()) await this.#k8sObjects.delete(o);
     },
     namespaceExists: async name => {
       return this.k8s.has(`Namespace//${name}`);

@@ -75,7 +75,15 @@ export async function applyNamespaceBundle(
       step.checkpoint({
         key: `apply.kubernetes.bundle.${namespace}`,
         fn: async () => {
-          await deps.kubernetes.apply(bundle);
+          try {
+            await deps.kubernetes.apply(bundle);
+          } catch (error) {
+            // Objects are applied one by one, so a failure can leave the
+            // first ones behind; the step is recorded only once it
+            // completes, so they are removed here.
+            await deps.kubernetes.delete(bundle);
+            throw error;
+          }
           step.logger.info(`Applied ${ids.join(', ')}`);
           return ids;
         },

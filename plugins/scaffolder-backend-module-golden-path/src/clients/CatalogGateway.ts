@@ -50,6 +50,15 @@ export class CatalogGateway implements CatalogApi {
   }
 
   async register(target: string, credentials: BackstageCredentials) {
+    // A real registration only stores the location; reading and validating
+    // the file happens later in the background. The dry run reads and
+    // validates it now, so an unreadable or invalid catalog-info.yaml fails
+    // this step (and rolls back) instead of leaving a service with no entry.
+    try {
+      await this.catalog.addLocation({ type: 'url', target, dryRun: true }, { credentials });
+    } catch (error) {
+      throw new ForwardedError(`The catalog could not read ${target}`, error);
+    }
     try {
       const { location, entities } = await this.catalog.addLocation(
         { type: 'url', target },
