@@ -42,7 +42,14 @@ export async function startPortal(): Promise<{
   const baseUrl = `http://localhost:${port}`;
   const gitlabHost = new URL(sandbox.urls.gitlab).host;
   const overlay = {
-    backend: { baseUrl, listen: { port }, database: { client: 'better-sqlite3', connection: ':memory:' } },
+    // The backend serves the built frontend (packages/app/dist) itself.
+    app: { baseUrl },
+    backend: {
+      baseUrl,
+      listen: { port },
+      cors: { origin: baseUrl },
+      database: { client: 'better-sqlite3', connection: ':memory:' },
+    },
     integrations: {
       gitlab: [{ host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`, baseUrl: sandbox.urls.gitlab, token: 'sandbox-token' }],
     },

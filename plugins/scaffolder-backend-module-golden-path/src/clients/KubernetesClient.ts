@@ -177,9 +177,14 @@ export class KubernetesClient implements KubernetesApi {
     this.token = kc.getCurrentUser()?.token;
   }
 
+  /**
+   * Applies Namespaces first, then everything else at once: namespaced
+   * objects need their namespace, not each other. Waits for every apply to
+   * settle before reporting the first failure.
+   */
   async apply(objects: KubernetesObject[]): Promise<void> {
     objects.forEach(checkObject);
-    for (const object of objects) {
+    const applyOne = async (object: KubernetesObject) => {
       try {
         // The library fills in defaults on the object it is given: pass a copy.
         await this.objects.patch(
@@ -193,19 +198,26 @@ export class KubernetesClient implements KubernetesApi {
       } catch (err) {
         throw this.mapError(err, `applying ${describeObject(object)}`);
       }
-    }
+    };
+    const isNamespace = (o: KubernetesObject) => o.kind === 'Namespace';
+    await allSettledOrThrow(objects.filter(isNamespace).map(applyOne));
+    await allSettledOrThrow(objects.filter(o => !isNamespace(o)).map(applyOne));
   }
 
+  /** Deletes namespaced objects at once, then Namespaces; missing = done. */
   async delete(objects: KubernetesObject[]): Promise<void> {
     objects.forEach(checkObject);
-    for (const object of [...objects].reverse()) {
+    const deleteOne = async (object: KubernetesObject) => {
       try {
         await this.objects.delete(structuredClone(object));
       } catch (err) {
         const mapped = this.mapError(err, `deleting ${describeObject(object)}`);
         if (!(mapped instanceof NotFoundError)) throw mapped;
       }
-    }
+    };
+    const isNamespace = (o: KubernetesObject) => o.kind === 'Namespace';
+    await allSettledOrThrow(objects.filter(o => !isNamespace(o)).map(deleteOne));
+    await allSettledOrThrow(objects.filter(isNamespace).map(deleteOne));
   }
 
   async namespaceExists(name: string): Promise<boolean> {
@@ -259,4 +271,11 @@ export class KubernetesClient implements KubernetesApi {
         return new ForwardedError(message, cause);
     }
   }
+}
+
+/** Waits for all; throws the first failure once nothing is in flight. */
+async function allSettledOrThrow(work: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find(r => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
 }

@@ -129,9 +129,9 @@ export type KubernetesObject = {
 };
 
 export interface KubernetesApi {
-  /** Server-side apply of every object, in order, with our field manager. */
+  /** Server-side apply of every object with our field manager: Namespaces first, then the rest. */
   apply(objects: KubernetesObject[]): Promise<void>;
-  /** Deletes the objects in reverse order; 404 = done. */
+  /** Deletes the objects, namespaced ones before Namespaces; 404 = done. */
   delete(objects: KubernetesObject[]): Promise<void>;
   namespaceExists(name: string): Promise<boolean>;
 }
