@@ -22,6 +22,14 @@ export interface FaultRule {
   delayMs?: number;
 }
 
+/** One served request, as the benchmark sees it. */
+export interface TraceEntry {
+  service: SandboxService;
+  operation: string;
+  start: number;
+  end: number;
+}
+
 interface ActiveRule extends FaultRule {
   seen: number;
 }
@@ -31,6 +39,8 @@ export class Faults {
   #rules: ActiveRule[] = [];
   /** Every operation served, in order: `<service> <operation>`. */
   readonly log: string[] = [];
+  /** When each request arrived and was answered (ms since epoch), for benchmarks. */
+  readonly trace: TraceEntry[] = [];
 
   set(rules: FaultRule[]) {
     this.#rules = rules.map(r => ({ ...r, seen: 0 }));
@@ -43,6 +53,7 @@ export class Faults {
   clear() {
     this.#rules = [];
     this.log.length = 0;
+    this.trace.length = 0;
   }
 
   rules(): FaultRule[] {
@@ -57,6 +68,11 @@ export class Faults {
     return async (req: Request, res: Response, next: NextFunction) => {
       if (req.path.startsWith('/__admin')) return next();
       const operation = operationOf(req);
+      const entry: TraceEntry = { service, operation, start: Date.now(), end: 0 };
+      this.trace.push(entry);
+      res.on('finish', () => {
+        entry.end = Date.now();
+      });
       this.log.push(`${service} ${operation}`);
       let fail: number | undefined;
       let delay = 0;

@@ -12,7 +12,7 @@ import { RunningSandbox, SandboxOptions, startSandbox } from './server';
 export { startSandbox, DEFAULT_PORTS } from './server';
 export type { RunningSandbox, SandboxEnv, SandboxFake, SandboxOptions } from './server';
 export { Faults } from './faults';
-export type { FaultRule, SandboxService } from './faults';
+export type { FaultRule, SandboxService, TraceEntry } from './faults';
 export { GitRepos } from './git';
 
 /** Starts the sandbox with all four fakes. */

@@ -65,6 +65,9 @@ function adminRouter(faults: Faults): Router {
   router.get('/__admin/log', (_req, res) => {
     res.json({ operations: faults.log });
   });
+  router.get('/__admin/trace', (_req, res) => {
+    res.json({ requests: faults.trace });
+  });
   router.get('/__admin/health', (_req, res) => {
     res.json({ status: 'ok' });
   });

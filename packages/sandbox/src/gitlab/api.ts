@@ -2,12 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { CommitAction, GitActionError, GitRepos } from '../git';
 import { GitLabApiOperation, matchApiRoute } from './operations';
+import { CI_CONFIG_PATH, pipelineJsonShapes, recordPipeline } from './pipelines';
 import { CommitInfo, isValidBranchName, RepoGit } from './repo';
 import {
   GitLabState,
   sha256,
   StoredAccessToken,
   StoredGroup,
+  StoredPipeline,
   StoredProject,
   StoredProtectedBranch,
   StoredVariable,
@@ -202,6 +204,8 @@ export function createApiHandler(opts: {
       },
     };
   };
+
+  const pipelineShapes = pipelineJsonShapes(baseUrl);
 
   const commitJson = (p: StoredProject, c: CommitInfo) => ({
     ...c,
@@ -494,6 +498,7 @@ export function createApiHandler(opts: {
         variables: [],
         protected_branches: [],
         access_tokens: [],
+        pipelines: [],
       };
       // A repository left behind without state (e.g. a lost gitlab.json) must not leak in.
       repos.remove(fullPath);
@@ -657,6 +662,7 @@ export function createApiHandler(opts: {
           throw badRequest('You can only create or edit files when you are on a branch');
         }
       }
+      const beforeSha = repos.resolve(full, branch);
       let sha: string;
       try {
         sha = repos.commit(full, { branch, message, actions, author });
@@ -664,6 +670,19 @@ export function createApiHandler(opts: {
         if (createdFrom) git.deleteBranch(full, branch, createdFrom);
         if (error instanceof GitActionError) throw badRequest(error.message);
         throw error;
+      }
+      // A push to the default branch of a project with CI runs its pipeline.
+      if (branch === project.default_branch) {
+        const ciConfig = git.readFile(full, sha, CI_CONFIG_PATH);
+        if (ciConfig) {
+          recordPipeline(state, project, {
+            ref: branch,
+            sha,
+            beforeSha,
+            ciConfig: ciConfig.toString('utf8'),
+          });
+          state.save();
+        }
       }
       return {
         status: 201,
@@ -929,6 +948,56 @@ export function createApiHandler(opts: {
       return { status: 204 };
     },
 
+    'GET /api/v4/projects/:id/pipelines': ctx => {
+      const project = projectOf(ctx);
+      const { input } = ctx;
+      const filters: [keyof StoredPipeline, string | undefined][] = [
+        ['ref', str(input.ref)],
+        ['sha', str(input.sha)],
+        ['status', str(input.status)],
+        ['source', str(input.source)],
+      ];
+      const orderBy = str(input.order_by) ?? 'id';
+      if (!['id', 'status', 'ref', 'updated_at', 'user_id'].includes(orderBy)) {
+        throw paramError('order_by does not have a valid value');
+      }
+      const sort = str(input.sort) ?? 'desc';
+      if (sort !== 'asc' && sort !== 'desc') throw paramError('sort does not have a valid value');
+      const key = (pl: StoredPipeline): string | number =>
+        orderBy === 'user_id' || orderBy === 'id' ? pl.id : pl[orderBy as 'status' | 'ref' | 'updated_at'];
+      const pipelines = (project.pipelines ?? [])
+        .filter(pl => filters.every(([field, value]) => !value || pl[field] === value))
+        .sort((a, b) => {
+          const [ka, kb] = [key(a), key(b)];
+          const order = ka < kb ? -1 : ka > kb ? 1 : a.id - b.id;
+          return sort === 'asc' ? order : -order;
+        });
+      return paginate(
+        ctx,
+        pipelines.map(pl => pipelineShapes.basic(project, pl)),
+      );
+    },
+
+    'GET /api/v4/projects/:id/pipelines/:pipeline_id': ctx => {
+      const project = projectOf(ctx);
+      const pipeline = pipelineOf(project, ctx);
+      return { body: pipelineShapes.full(project, pipeline, commitOfPipeline(project, pipeline)) };
+    },
+
+    'GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs': ctx => {
+      const project = projectOf(ctx);
+      const pipeline = pipelineOf(project, ctx);
+      const scope = stringList(ctx.input.scope ?? ctx.input['scope[]']);
+      const commit = commitOfPipeline(project, pipeline);
+      const jobs = [...pipeline.jobs]
+        .filter(j => !scope || scope.length === 0 || scope.includes(j.status))
+        .sort((a, b) => b.id - a.id);
+      return paginate(
+        ctx,
+        jobs.map(j => pipelineShapes.job(project, pipeline, j, commit)),
+      );
+    },
+
     'GET /api/v4/projects/:id/access_tokens': ctx =>
       paginate(ctx, projectOf(ctx).access_tokens.map(tokenJson)),
 
@@ -986,6 +1055,25 @@ export function createApiHandler(opts: {
       return { status: 204 };
     },
   };
+
+  /** The pipeline `:pipeline_id` of `project`. */
+  function pipelineOf(project: StoredProject, ctx: Ctx): StoredPipeline {
+    const id = ctx.params.pipeline_id;
+    const pipeline = /^\d+$/.test(id)
+      ? (project.pipelines ?? []).find(pl => pl.id === Number(id))
+      : undefined;
+    if (!pipeline) throw new HttpError(404, { message: '404 Not found' });
+    return pipeline;
+  }
+
+  /** The commit a pipeline ran for; undefined once it is gone from the repository. */
+  function commitOfPipeline(project: StoredProject, pipeline: StoredPipeline): CommitInfo | undefined {
+    try {
+      return git.commitInfo(project.path_with_namespace, pipeline.sha);
+    } catch {
+      return undefined;
+    }
+  }
 
   /** The variable `:key` (narrowed by `filter[environment_scope]`) and its index. */
   function findVariable(project: StoredProject, ctx: Ctx): [number, StoredVariable] {

@@ -39,6 +39,11 @@ export const GITLAB_API_OPERATIONS = [
   'POST /api/v4/projects/:id/access_tokens',
   'GET /api/v4/projects/:id/access_tokens/:token_id',
   'DELETE /api/v4/projects/:id/access_tokens/:token_id',
+  /** Newest first; `ref`, `sha`, `status`, `source`, `sort` and pagination. */
+  'GET /api/v4/projects/:id/pipelines',
+  'GET /api/v4/projects/:id/pipelines/:pipeline_id',
+  /** Like GitLab: newest job (highest id) first. */
+  'GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs',
 ] as const;
 
 /**

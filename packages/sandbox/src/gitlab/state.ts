@@ -15,6 +15,9 @@ export interface GitLabData {
     project: number;
     protected_branch: number;
     access_token: number;
+    /** Pipeline and job ids are global, like GitLab's (absent in older state files). */
+    pipeline?: number;
+    job?: number;
   };
   groups: StoredGroup[];
   projects: StoredProject[];
@@ -81,6 +84,42 @@ export interface StoredProject {
   variables: StoredVariable[];
   protected_branches: StoredProtectedBranch[];
   access_tokens: StoredAccessToken[];
+  /** Oldest first; absent in state files written before pipelines existed. */
+  pipelines?: StoredPipeline[];
+}
+
+/** A CI job of a {@link StoredPipeline}: the sandbox runs one per stage. */
+export interface StoredJob {
+  id: number;
+  name: string;
+  stage: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/**
+ * A pipeline, recorded when a commit through the API lands on the default
+ * branch of a project with a `.gitlab-ci.yml`. Nothing runs: it succeeds at once.
+ */
+export interface StoredPipeline {
+  id: number;
+  /** Number of the pipeline within its project, from 1. */
+  iid: number;
+  status: string;
+  source: string;
+  ref: string;
+  sha: string;
+  before_sha: string;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Why `.gitlab-ci.yml` could not be read (the pipeline then failed); null otherwise. */
+  yaml_errors: string | null;
+  /** In stage order. */
+  jobs: StoredJob[];
 }
 
 /** Groups every fresh sandbox starts with. */
@@ -110,6 +149,8 @@ function initialData(now: string): GitLabData {
       project: 1,
       protected_branch: 1,
       access_token: 1,
+      pipeline: 1,
+      job: 1,
     },
     groups,
     projects: [],
@@ -136,7 +177,7 @@ export class GitLabState {
   }
 
   nextId(kind: keyof GitLabData['next_ids']): number {
-    const id = this.data.next_ids[kind];
+    const id = this.data.next_ids[kind] ?? 1;
     this.data.next_ids[kind] = id + 1;
     return id;
   }

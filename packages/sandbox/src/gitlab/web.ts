@@ -19,7 +19,8 @@ function decode(value: string): string {
  * Bare-bones pages behind the `web_url`s the API hands out, so links in the
  * portal lead somewhere: `/<project>` lists the files of the default
  * branch, `/<project>/-/blob/<ref>/<file>` and `/-/raw/<ref>/<file>` show a
- * file as text, `/groups/<group>` and `/<group>` list a group's projects.
+ * file as text, `/<project>/-/pipelines` and `/-/pipelines/<id>` show
+ * pipelines, `/groups/<group>` and `/<group>` list a group's projects.
  */
 export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) {
   const { state, repos } = opts;
@@ -50,6 +51,38 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
           return;
         }
         res.type('text/plain; charset=utf-8').send(content);
+        return;
+      }
+      if (rest && /^pipelines(\/\d+)?$/.test(rest)) {
+        const id = /^pipelines\/(\d+)$/.exec(rest)?.[1];
+        const pipelines = [...(project.pipelines ?? [])].reverse();
+        if (!id) {
+          const rows = pipelines
+            .map(
+              pl =>
+                `<li><a href="/${escapeHtml(full)}/-/pipelines/${pl.id}">#${pl.id}</a> ${escapeHtml(pl.status)} ` +
+                `on <code>${escapeHtml(pl.ref)}</code> at ${escapeHtml(pl.created_at)}</li>`,
+            )
+            .join('');
+          page(res, `${full} pipelines`, pipelines.length ? `<ul>${rows}</ul>` : '<p>No pipelines yet.</p>');
+          return;
+        }
+        const pipeline = pipelines.find(pl => pl.id === Number(id));
+        if (!pipeline) {
+          next();
+          return;
+        }
+        const jobs = pipeline.jobs
+          .map(j => `<li>${escapeHtml(j.stage)}: ${escapeHtml(j.name)} ${escapeHtml(j.status)}</li>`)
+          .join('');
+        page(
+          res,
+          `${full} pipeline #${pipeline.id}`,
+          `<p>Status: <strong>${escapeHtml(pipeline.status)}</strong></p>` +
+            `<p>Commit <code>${escapeHtml(pipeline.sha)}</code> on <code>${escapeHtml(pipeline.ref)}</code>, ${escapeHtml(pipeline.created_at)}</p>` +
+            (pipeline.yaml_errors ? `<p>${escapeHtml(pipeline.yaml_errors)}</p>` : '') +
+            `<ol>${jobs}</ol>`,
+        );
         return;
       }
       const ref = (rest && /^tree\/([^/]+)$/.exec(rest)?.[1]) || project.default_branch;
