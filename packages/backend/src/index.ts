@@ -39,6 +39,8 @@ backend.add(
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 // Our golden-path scaffolder actions.
 backend.add(import('@internal/plugin-scaffolder-backend-module-golden-path'));
+// ArgoCD and pipeline status for the entity pages (tokens stay here).
+backend.add(import('@internal/plugin-golden-path-backend'));
 
 backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));

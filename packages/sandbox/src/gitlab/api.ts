@@ -969,7 +969,8 @@ export function createApiHandler(opts: {
         .filter(pl => filters.every(([field, value]) => !value || pl[field] === value))
         .sort((a, b) => {
           const [ka, kb] = [key(a), key(b)];
-          const order = ka < kb ? -1 : ka > kb ? 1 : a.id - b.id;
+          let order = a.id - b.id;
+          if (ka !== kb) order = ka < kb ? -1 : 1;
           return sort === 'asc' ? order : -order;
         });
       return paginate(

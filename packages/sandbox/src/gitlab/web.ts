@@ -78,10 +78,12 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
         page(
           res,
           `${full} pipeline #${pipeline.id}`,
-          `<p>Status: <strong>${escapeHtml(pipeline.status)}</strong></p>` +
-            `<p>Commit <code>${escapeHtml(pipeline.sha)}</code> on <code>${escapeHtml(pipeline.ref)}</code>, ${escapeHtml(pipeline.created_at)}</p>` +
-            (pipeline.yaml_errors ? `<p>${escapeHtml(pipeline.yaml_errors)}</p>` : '') +
+          [
+            `<p>Status: <strong>${escapeHtml(pipeline.status)}</strong></p>`,
+            `<p>Commit <code>${escapeHtml(pipeline.sha)}</code> on <code>${escapeHtml(pipeline.ref)}</code>, ${escapeHtml(pipeline.created_at)}</p>`,
+            pipeline.yaml_errors ? `<p>${escapeHtml(pipeline.yaml_errors)}</p>` : '',
             `<ol>${jobs}</ol>`,
+          ].join(''),
         );
         return;
       }

@@ -1,0 +1,154 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import {
+  ConflictError,
+  InputError,
+  isError,
+  NotAllowedError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import express from 'express';
+import Router from 'express-promise-router';
+import {
+  argoCdClientFromConfig,
+  isApplicationName,
+  toApplicationStatus,
+} from './argocd';
+import { GitLabPipelinesClient, isProjectPath } from './GitLabPipelinesClient';
+import { ArgoCdApplicationStatus, LatestPipeline } from './types';
+
+export interface RouterOptions {
+  config: Config;
+  logger: LoggerService;
+}
+
+/** Every token in config that must never appear in an answer. */
+function secretsOf(config: Config): string[] {
+  const tokens = [config.getOptionalString('goldenPath.argocd.token')];
+  for (const gitlab of config.getOptionalConfigArray('integrations.gitlab') ??
+    []) {
+    tokens.push(gitlab.getOptionalString('token'));
+  }
+  return tokens.filter((t): t is string => typeof t === 'string' && t !== '');
+}
+
+/**
+ * Clients are built on first use, so a backend without `goldenPath` config
+ * still starts; the routes then answer 503 naming the missing config.
+ */
+function lazy<T>(what: string, build: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    if (value === undefined) {
+      try {
+        value = build();
+      } catch (error) {
+        throw new ServiceUnavailableError(
+          `${what} is not configured: ${
+            isError(error) ? error.message : String(error)
+          }`,
+        );
+      }
+    }
+    return value;
+  };
+}
+
+/**
+ * The plugin's routes (mounted at /api/golden-path):
+ *
+ * - `GET /argocd/applications/:name` — {@link ArgoCdApplicationStatus}
+ * - `GET /gitlab/pipelines/latest?project=<path>[&ref=<ref>]` — {@link LatestPipeline}
+ *
+ * Both answer 404 when there is nothing to show. Errors are Backstage errors
+ * built afresh from redacted messages, without upstream causes.
+ */
+export async function createRouter(
+  options: RouterOptions,
+): Promise<express.Router> {
+  const { config, logger } = options;
+  const argocd = lazy('ArgoCD (goldenPath.argocd)', () =>
+    argoCdClientFromConfig(config, logger),
+  );
+  const gitlab = lazy('GitLab (goldenPath.gitlab)', () =>
+    GitLabPipelinesClient.fromConfig(config),
+  );
+
+  const redact = (text: string) =>
+    secretsOf(config).reduce(
+      (out, secret) => out.split(secret).join('***'),
+      text,
+    );
+
+  /** A fresh error of a known kind with a redacted message and no cause. */
+  const safeError = (error: unknown): Error => {
+    const message = redact(isError(error) ? error.message : String(error));
+    if (!isError(error)) return new ServiceUnavailableError(message);
+    switch (error.name) {
+      case 'InputError':
+        return new InputError(message);
+      case 'NotFoundError':
+        return new NotFoundError(message);
+      case 'NotAllowedError':
+        return new NotAllowedError(message);
+      case 'ConflictError':
+        return new ConflictError(message);
+      default:
+        logger.warn(`golden-path: ${message}`);
+        return new ServiceUnavailableError(message);
+    }
+  };
+
+  const router = Router();
+
+  router.get('/argocd/applications/:name', async (req, res) => {
+    const { name } = req.params;
+    if (!isApplicationName(name)) {
+      throw new InputError(
+        'The application name must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")',
+      );
+    }
+    let app: Record<string, any> | undefined;
+    try {
+      app = await argocd().getApplication(name);
+    } catch (error) {
+      throw safeError(error);
+    }
+    if (!app) {
+      throw new NotFoundError(`ArgoCD application '${name}' not found`);
+    }
+    const body: ArgoCdApplicationStatus = toApplicationStatus(name, app, {
+      argocdUrl: config.getString('goldenPath.argocd.url'),
+      namespace:
+        config.getOptionalString('goldenPath.argocd.namespace') ?? 'argocd',
+    });
+    res.json(JSON.parse(redact(JSON.stringify(body))));
+  });
+
+  router.get('/gitlab/pipelines/latest', async (req, res) => {
+    const { project, ref } = req.query;
+    if (!isProjectPath(project)) {
+      throw new InputError(
+        'Query parameter project must be a GitLab project path (group/project)',
+      );
+    }
+    if (ref !== undefined && (typeof ref !== 'string' || ref === '')) {
+      throw new InputError('Query parameter ref must be a branch or tag name');
+    }
+    let pipeline: LatestPipeline | undefined;
+    try {
+      pipeline = await gitlab().getLatestPipeline(project, { ref });
+    } catch (error) {
+      throw safeError(error);
+    }
+    if (!pipeline) {
+      throw new NotFoundError(
+        `GitLab project '${project}' has no pipeline yet`,
+      );
+    }
+    res.json(JSON.parse(redact(JSON.stringify(pipeline))));
+  });
+
+  return router;
+}

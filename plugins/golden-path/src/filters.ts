@@ -1,0 +1,32 @@
+import { Entity } from '@backstage/catalog-model';
+
+/** Names the entity's ArgoCD Application. */
+export const ARGOCD_APP_NAME_ANNOTATION = 'argocd/app-name';
+
+/** The full path of the entity's GitLab project (its app repository). */
+export const GITLAB_PROJECT_SLUG_ANNOTATION = 'gitlab.com/project-slug';
+
+function annotation(entity: Entity, key: string): string | undefined {
+  const value = entity.metadata.annotations?.[key]?.trim();
+  return value ? value : undefined;
+}
+
+/** The entity's ArgoCD Application name, if it has one. */
+export function argoCdAppNameOf(entity: Entity): string | undefined {
+  return annotation(entity, ARGOCD_APP_NAME_ANNOTATION);
+}
+
+/** The entity's GitLab project path, if it has one. */
+export function gitLabProjectOf(entity: Entity): string | undefined {
+  return annotation(entity, GITLAB_PROJECT_SLUG_ANNOTATION);
+}
+
+/** Entity card filter: the ArgoCD card shows only for entities with `argocd/app-name`. */
+export function isArgoCdAvailable(entity: Entity): boolean {
+  return argoCdAppNameOf(entity) !== undefined;
+}
+
+/** Entity card filter: the pipeline card shows only for entities with `gitlab.com/project-slug`. */
+export function isGitLabPipelineAvailable(entity: Entity): boolean {
+  return gitLabProjectOf(entity) !== undefined;
+}
