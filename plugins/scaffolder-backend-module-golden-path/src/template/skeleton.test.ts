@@ -167,6 +167,7 @@ describe('templates/nodejs-service/skeleton rendered by fetch:template', () => {
     });
     expect(entity.metadata.links?.map(l => l.url)).toEqual([
       names.appRepoWebUrl,
+      names.gitopsRepoWebUrl,
       `${names.appRepoWebUrl}/-/pipelines`,
       names.argocdAppUrl,
       names.liveUrl,
