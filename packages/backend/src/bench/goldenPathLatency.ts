@@ -9,7 +9,11 @@
  * here are shared and noisy, so compare the ratios within one run.
  */
 /* eslint-disable no-console */
+// A script run from source with dev dependencies, never part of the bundle,
+// so it may use the test harness and the sandbox.
+// eslint-disable-next-line @backstage/no-undeclared-imports
 import { TraceEntry } from '@internal/sandbox';
+// eslint-disable-next-line no-restricted-imports
 import { startPortal } from '../__testUtils__/portal';
 
 const delayMs = Number(process.argv[2] ?? 200);
