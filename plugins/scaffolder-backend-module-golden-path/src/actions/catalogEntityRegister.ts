@@ -68,7 +68,7 @@ export async function registerInCatalog(
           const existing = await deps.catalog.findLocation(opts.catalogInfoUrl);
           if (existing?.entityRefs.includes(expectedRef)) return existing;
           const registered = await deps.catalog.register(opts.catalogInfoUrl, await opts.credentials());
-          step.logger.info(`Registered ${registered.entityRefs.join(', ')} in the catalog`);
+          step.logger.info(`Registered ${opts.catalogInfoUrl} in the catalog as ${expectedRef}`);
           return registered;
         },
       }),
