@@ -150,8 +150,8 @@ export class FakeWorld {
     },
     createCiUser: async (userName, policyArn) => {
       if (this.users.has(userName)) throw new ConflictError(`IAM user ${userName} exists`);
-      this.users.set(userName, { policyArn, keys: ['AKIAFAKEFAKEFAKE0001'] });
-      return { userName, accessKeyId: 'AKIAFAKEFAKEFAKE0001', secretAccessKey: this.canaries.awsSecretAccessKey };
+      this.users.set(userName, { policyArn, keys: ['FAKEACCESSKEYID00001'] });
+      return { userName, accessKeyId: 'FAKEACCESSKEYID00001', secretAccessKey: this.canaries.awsSecretAccessKey };
     },
     deleteCiUser: async userName => {
       this.users.delete(userName);

@@ -61,7 +61,7 @@ const REPO_URI = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${REPO}`;
 const POLICY = 'golden-path-ecr-payments-api';
 const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/${POLICY}`;
 const USER = 'ci-payments-api';
-const KEY_ID = 'AKIAEXAMPLEKEYID0001';
+const KEY_ID = 'TESTACCESSKEYID00001';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
 const TAGS = { 'golden-path/app': REPO, owner: 'team-payments' };
 const TAG_LIST = [
@@ -968,7 +968,7 @@ describe('AwsRegistryClient.fromConfig', () => {
   });
 
   it('prefers the default chain over dummy credentials with an endpoint override', async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIAFROMENVIRONMENT1';
+    process.env.AWS_ACCESS_KEY_ID = 'ENVACCESSKEYID000001';
     process.env.AWS_SECRET_ACCESS_KEY = 'from-environment';
     const client = AwsRegistryClient.fromConfig(
       configWith({
@@ -980,7 +980,7 @@ describe('AwsRegistryClient.fromConfig', () => {
 
     const credentials = await sdk(client).ecr.config.credentials();
     expect(credentials).toMatchObject({
-      accessKeyId: 'AKIAFROMENVIRONMENT1',
+      accessKeyId: 'ENVACCESSKEYID000001',
       secretAccessKey: 'from-environment',
     });
   });

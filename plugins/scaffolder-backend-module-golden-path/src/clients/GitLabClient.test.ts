@@ -16,7 +16,7 @@ import { createGitLabFake, GitLabFake } from './__testUtils__/gitlabFake';
 
 const HOST = 'gitlab.example.com';
 const API_URL = `https://${HOST}/api/v4`;
-const TOKEN = 'glpat-TOKEN-that-must-never-leak';
+const TOKEN = 'test-token-that-must-never-leak';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -644,7 +644,7 @@ describe('GitLabClient', () => {
 
     it('never puts the token in an error, whatever fails', async () => {
       fake.addProject({ groupPath: 'apps', name: 'payments-api' });
-      const wrongToken = 'glpat-WRONG-token-never-shown';
+      const wrongToken = 'test-wrong-token-never-shown';
       const errors = [
         // 401 from GitLab, sent with a wrong token.
         await rejectionOf(
