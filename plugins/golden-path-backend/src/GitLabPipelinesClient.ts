@@ -7,6 +7,7 @@ import {
 } from '@backstage/errors';
 import { Gitlab, JobSchema } from '@gitbeaker/rest';
 import { LatestPipeline, PipelineStage } from './types';
+import { gitlabConnectionFromConfig } from '@internal/plugin-scaffolder-backend-module-golden-path';
 
 /** Each GitLab request gives up after this long (gitbeaker's default is 5 minutes). */
 export const GITLAB_QUERY_TIMEOUT_MS = 10_000;
@@ -99,22 +100,7 @@ export class GitLabPipelinesClient {
    * entry for that host, like the golden-path scaffolder's GitLab client.
    */
   static fromConfig(config: Config): GitLabPipelinesClient {
-    const host = config.getString('goldenPath.gitlab.host');
-    const apiBaseUrl = config.getOptionalString('goldenPath.gitlab.apiBaseUrl');
-    const integration = (
-      config.getOptionalConfigArray('integrations.gitlab') ?? []
-    ).find(entry => entry.getOptionalString('host') === host);
-    const token = integration?.getOptionalString('token');
-    if (!token) {
-      throw new Error(
-        `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
-          `integrations.gitlab[] entry with host '${host}' and a token`,
-      );
-    }
-    // gitbeaker appends /api/v4 to `host` itself.
-    const baseUrl = (apiBaseUrl ?? `https://${host}`)
-      .replace(/\/+$/, '')
-      .replace(/\/api\/v4$/, '');
+    const { host, baseUrl, token } = gitlabConnectionFromConfig(config);
     return new GitLabPipelinesClient({ baseUrl, host, token });
   }
 

@@ -41,22 +41,7 @@ export class GitLabClient implements GitLabApi {
    * the `integrations.gitlab[]` entry for that host.
    */
   static fromConfig(config: Config): GitLabClient {
-    const host = config.getString('goldenPath.gitlab.host');
-    const apiBaseUrl = config.getOptionalString('goldenPath.gitlab.apiBaseUrl');
-    const integration = (
-      config.getOptionalConfigArray('integrations.gitlab') ?? []
-    ).find(entry => entry.getOptionalString('host') === host);
-    const token = integration?.getOptionalString('token');
-    if (!token) {
-      throw new Error(
-        `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
-          `integrations.gitlab[] entry with host '${host}' and a token`,
-      );
-    }
-    // gitbeaker appends /api/v4 to `host` itself.
-    const baseUrl = (apiBaseUrl ?? `https://${host}`)
-      .replace(/\/+$/, '')
-      .replace(/\/api\/v4$/, '');
+    const { host, baseUrl, token } = gitlabConnectionFromConfig(config);
     return new GitLabClient({
       api: new Gitlab({ host: baseUrl, token }),
       host,
@@ -371,4 +356,33 @@ function assertMaskable(key: string, value: string): void {
       `CI/CD variable ${key} cannot be masked: its value ${problem}`,
     );
   }
+}
+
+/**
+ * Where and how to reach GitLab: `goldenPath.gitlab.host`, the optional
+ * `goldenPath.gitlab.apiBaseUrl` (default `https://<host>`) and the token of
+ * the `integrations.gitlab[]` entry for that host. `baseUrl` is without
+ * `/api/v4`, which gitbeaker appends itself.
+ */
+export function gitlabConnectionFromConfig(config: Config): {
+  host: string;
+  baseUrl: string;
+  token: string;
+} {
+  const host = config.getString('goldenPath.gitlab.host');
+  const apiBaseUrl = config.getOptionalString('goldenPath.gitlab.apiBaseUrl');
+  const integration = (
+    config.getOptionalConfigArray('integrations.gitlab') ?? []
+  ).find(entry => entry.getOptionalString('host') === host);
+  const token = integration?.getOptionalString('token');
+  if (!token) {
+    throw new Error(
+      `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
+        `integrations.gitlab[] entry with host '${host}' and a token`,
+    );
+  }
+  const baseUrl = (apiBaseUrl ?? `https://${host}`)
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v4$/, '');
+  return { host, baseUrl, token };
 }

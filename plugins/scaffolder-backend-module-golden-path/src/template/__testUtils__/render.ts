@@ -10,6 +10,7 @@ import { createPlatformNameValidateAction } from '../../actions/platformNameVali
 import { createPlatformSettingsReadAction } from '../../actions/platformSettingsRead';
 import { PlatformSettings } from '../../render/types';
 import { templateFile } from './paths';
+import { exampleSettings } from '../../__testUtils__/fixtures';
 
 type FetchTemplateOptions = Parameters<typeof createFetchTemplateAction>[0];
 type Integrations = FetchTemplateOptions['integrations'];
@@ -36,25 +37,7 @@ export const fetchTemplate = createFetchTemplateAction({
 });
 
 /** Platform settings shaped like a real `goldenPath` config section. */
-export const testSettings: PlatformSettings = {
-  gitlabHost: 'gitlab.example.com',
-  appGroup: 'apps',
-  gitopsGroup: 'platform/gitops',
-  awsAccountId: '123456789012',
-  awsRegion: 'eu-west-1',
-  ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-  argocdUrl: 'https://argocd.example.com',
-  argocdNamespace: 'argocd',
-  clusterServer: 'https://kubernetes.default.svc',
-  clusterName: 'prod-eu-west-1',
-  baseDomain: 'apps.example.com',
-  certificateArn:
-    'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
-  albGroupName: 'idp-shared',
-  secretStoreName: 'aws-secrets-manager',
-  monitoringNamespace: 'monitoring',
-  loadBalancerSourceCidrs: ['10.0.0.0/20', '10.0.16.0/20'],
-};
+export const testSettings: PlatformSettings = exampleSettings;
 
 /** The golden-path actions the template's first steps run, by step id. */
 export function templateStepActions(settings: PlatformSettings = testSettings) {
