@@ -10,7 +10,10 @@ function completeProduction(): Record<string, any> {
       baseUrl: 'https://portal.example.com',
       auth: {
         externalAccess: [
-          { type: 'legacy', options: { secret: 'a'.repeat(32), subject: 'ci' } },
+          {
+            type: 'legacy',
+            options: { secret: 'a'.repeat(32), subject: 'ci' },
+          },
         ],
       },
       database: {
@@ -23,14 +26,22 @@ function completeProduction(): Record<string, any> {
         },
       },
     },
-    integrations: { gitlab: [{ host: 'gitlab.example.com', token: 'glpat-x' }] },
+    integrations: {
+      gitlab: [{ host: 'gitlab.example.com', token: 'glpat-x' }],
+    },
     auth: {
       environment: 'production',
-      providers: { github: { production: { clientId: 'id', clientSecret: 's' } } },
+      providers: {
+        github: { production: { clientId: 'id', clientSecret: 's' } },
+      },
     },
     goldenPath: {
       signIn: 'github',
-      gitlab: { host: 'gitlab.example.com', appGroup: 'apps', gitopsGroup: 'platform/gitops' },
+      gitlab: {
+        host: 'gitlab.example.com',
+        appGroup: 'apps',
+        gitopsGroup: 'platform/gitops',
+      },
       aws: {
         accountId: '123456789012',
         region: 'eu-west-1',
@@ -40,7 +51,8 @@ function completeProduction(): Record<string, any> {
       kubernetes: { url: 'https://k8s.example.com', token: 't' },
       baseDomain: 'apps.example.com',
       ingress: {
-        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e-12ab',
+        certificateArn:
+          'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e-12ab',
         albGroupName: 'shared',
         loadBalancerSourceCidrs: ['10.0.0.0/16'],
       },
@@ -62,7 +74,10 @@ function withKey(data: Record<string, any>, key: string, value: unknown) {
   return copy;
 }
 
-const production = (data: Record<string, any>, env: Record<string, string> = {}) =>
+const production = (
+  data: Record<string, any>,
+  env: Record<string, string> = {},
+) =>
   validate(new ConfigReader(data), {
     mode: 'production',
     env,
@@ -75,13 +90,19 @@ describe('validate', () => {
   });
 
   it('accepts the local defaults (guest, SQLite, no secrets)', () => {
-    const local = { auth: { providers: { guest: {} } }, backend: { database: { client: 'better-sqlite3' } } };
+    const local = {
+      auth: { providers: { guest: {} } },
+      backend: { database: { client: 'better-sqlite3' } },
+    };
     expect(validate(new ConfigReader(local), { mode: 'local' })).toEqual([]);
   });
 
   it.each([
     ['auth.providers.github.production.clientId', 'AUTH_GITHUB_CLIENT_ID'],
-    ['auth.providers.github.production.clientSecret', 'AUTH_GITHUB_CLIENT_SECRET'],
+    [
+      'auth.providers.github.production.clientSecret',
+      'AUTH_GITHUB_CLIENT_SECRET',
+    ],
     ['backend.database.connection.host', 'POSTGRES_HOST'],
     ['backend.database.connection.password', 'POSTGRES_PASSWORD'],
     ['goldenPath.gitlab.appGroup', 'GITLAB_APP_GROUP'],
@@ -95,54 +116,159 @@ describe('validate', () => {
     ['goldenPath.ingress.certificateArn', 'ACM_CERTIFICATE_ARN'],
   ])('reports missing %s with its variable %s', (key, envVar) => {
     expect(production(withKey(completeProduction(), key, undefined))).toEqual([
-      expect.objectContaining({ key, envVar, message: expect.stringMatching(/^is missing/) }),
+      expect.objectContaining({
+        key,
+        envVar,
+        message: expect.stringMatching(/^is missing/),
+      }),
     ]);
   });
 
   it.each([
-    ['auth.providers.guest', {}, 'auth.providers.guest', /guest sign-in must not be enabled/],
-    ['backend.database.client', 'better-sqlite3', 'backend.database.client', /production uses PostgreSQL/],
-    ['backend.database.connection.ssl.require', false, 'backend.database.connection.ssl.require', /RDS requires TLS/],
-    ['backend.database.connection.ssl.rejectUnauthorized', false, 'backend.database.connection.ssl.rejectUnauthorized', /verified/],
-    ['backend.auth.externalAccess', [], 'backend.auth.externalAccess', /legacy access entry/],
-    ['backend.auth.externalAccess', [{ type: 'legacy', options: { secret: 'short', subject: 'x' } }], 'backend.auth.externalAccess', /shorter than 24/],
-    ['integrations.gitlab', [], 'integrations.gitlab', /needs an entry for host "gitlab.example.com"/],
-    ['goldenPath.aws.ecrRegistry', '999999999999.dkr.ecr.eu-west-1.amazonaws.com', 'goldenPath.aws.ecrRegistry', /has registry 123456789012/],
-    ['app.baseUrl', 'http://localhost:3000', 'app.baseUrl', /points at localhost/],
+    [
+      'auth.providers.guest',
+      {},
+      'auth.providers.guest',
+      /guest sign-in must not be enabled/,
+    ],
+    [
+      'backend.database.client',
+      'better-sqlite3',
+      'backend.database.client',
+      /production uses PostgreSQL/,
+    ],
+    [
+      'backend.database.connection.ssl.require',
+      false,
+      'backend.database.connection.ssl.require',
+      /RDS requires TLS/,
+    ],
+    [
+      'backend.database.connection.ssl.rejectUnauthorized',
+      false,
+      'backend.database.connection.ssl.rejectUnauthorized',
+      /verified/,
+    ],
+    [
+      'backend.auth.externalAccess',
+      [],
+      'backend.auth.externalAccess',
+      /legacy access entry/,
+    ],
+    [
+      'backend.auth.externalAccess',
+      [{ type: 'legacy', options: { secret: 'short', subject: 'x' } }],
+      'backend.auth.externalAccess',
+      /shorter than 24/,
+    ],
+    [
+      'integrations.gitlab',
+      [],
+      'integrations.gitlab',
+      /needs an entry for host "gitlab.example.com"/,
+    ],
+    [
+      'goldenPath.aws.ecrRegistry',
+      '999999999999.dkr.ecr.eu-west-1.amazonaws.com',
+      'goldenPath.aws.ecrRegistry',
+      /has registry 123456789012/,
+    ],
+    [
+      'app.baseUrl',
+      'http://localhost:3000',
+      'app.baseUrl',
+      /points at localhost/,
+    ],
     ['goldenPath.signIn', 'guest', 'goldenPath.signIn', /must be "github"/],
+    [
+      'goldenPath.aws.endpoint',
+      'http://localhost:7082',
+      'goldenPath.aws.endpoint',
+      /sandbox override/,
+    ],
+    [
+      'goldenPath.kubernetes.skipTLSVerify',
+      true,
+      'goldenPath.kubernetes.skipTLSVerify',
+      /must not be true/,
+    ],
+    [
+      'goldenPath.argocd.url',
+      'http://argocd.example.com',
+      'goldenPath.argocd.url',
+      /unencrypted/,
+    ],
+    [
+      'backend.auth.dangerouslyDisableDefaultAuthPolicy',
+      true,
+      'backend.auth.dangerouslyDisableDefaultAuthPolicy',
+      /open without sign-in/,
+    ],
   ])('rejects %s = %j in production', (key, value, problemKey, message) => {
     expect(production(withKey(completeProduction(), key, value))).toEqual([
-      expect.objectContaining({ key: problemKey, message: expect.stringMatching(message) }),
+      expect.objectContaining({
+        key: problemKey,
+        message: expect.stringMatching(message),
+      }),
     ]);
   });
 
   it.each([
-    ['goldenPath.gitlab.apGroup', 'apps', 'goldenPath.gitlab.apGroup', /not a known key/],
+    [
+      'goldenPath.gitlab.apGroup',
+      'apps',
+      'goldenPath.gitlab.apGroup',
+      /not a known key/,
+    ],
     ['goldenPath.replicas', 2, 'goldenPath.replicas', /not a known key/],
-    ['goldenPath.aws.accountId', 123456789012, 'goldenPath.aws.accountId', /string/],
+    [
+      'goldenPath.aws.accountId',
+      123456789012,
+      'goldenPath.aws.accountId',
+      /string/,
+    ],
     ['goldenPath.aws.region', 'Ireland', 'goldenPath.aws.region', /AWS region/],
-    ['goldenPath.ingress.certificateArn', 'not-an-arn', 'goldenPath.ingress.certificateArn', /ACM certificate ARN/],
-    ['goldenPath.gitlab.host', 'https://gitlab.example.com', 'goldenPath.gitlab.host', /without scheme/],
+    [
+      'goldenPath.ingress.certificateArn',
+      'not-an-arn',
+      'goldenPath.ingress.certificateArn',
+      /ACM certificate ARN/,
+    ],
+    [
+      'goldenPath.gitlab.host',
+      'https://gitlab.example.com',
+      'goldenPath.gitlab.host',
+      /without scheme/,
+    ],
   ])('rejects %s = %j in every mode', (key, value, problemKey, message) => {
     const data = withKey(completeProduction(), key, value);
     for (const mode of ['local', 'production'] as const) {
       expect(validate(new ConfigReader(data), { mode })).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ key: problemKey, message: expect.stringMatching(message) }),
+          expect.objectContaining({
+            key: problemKey,
+            message: expect.stringMatching(message),
+          }),
         ]),
       );
     }
   });
 
   it('reports an unreadable CA file with its variable', () => {
-    expect(production(completeProduction(), { POSTGRES_CA_FILE: '/missing.pem' })).toEqual([
+    expect(
+      production(completeProduction(), { POSTGRES_CA_FILE: '/missing.pem' }),
+    ).toEqual([
       {
         key: 'backend.database.connection.ssl.ca',
         envVar: 'POSTGRES_CA_FILE',
-        message: expect.stringContaining('CA file "/missing.pem" cannot be read (ENOENT)'),
+        message: expect.stringContaining(
+          'CA file "/missing.pem" cannot be read (ENOENT)',
+        ),
       },
     ]);
-    expect(production(completeProduction(), { POSTGRES_CA_FILE: '/readable.pem' })).toEqual([]);
+    expect(
+      production(completeProduction(), { POSTGRES_CA_FILE: '/readable.pem' }),
+    ).toEqual([]);
   });
 
   it('lists every problem of an empty production config at once', () => {
@@ -161,7 +287,9 @@ describe('validate', () => {
       ]),
     );
     expect(problems.length).toBeGreaterThanOrEqual(20);
-    expect(formatProblems(problems).split('\n')).toHaveLength(problems.length + 1);
+    expect(formatProblems(problems).split('\n')).toHaveLength(
+      problems.length + 1,
+    );
   });
 });
 
@@ -170,7 +298,11 @@ describe('modeOf', () => {
     [{}, {}, 'local'],
     [{}, { NODE_ENV: 'production' }, 'production'],
     [{ auth: { environment: 'production' } }, {}, 'production'],
-    [{ auth: { environment: 'development' } }, { NODE_ENV: 'development' }, 'local'],
+    [
+      { auth: { environment: 'development' } },
+      { NODE_ENV: 'development' },
+      'local',
+    ],
   ])('config %j with env %j is %s', (data, env, mode) => {
     expect(modeOf(new ConfigReader(data), env)).toBe(mode);
   });

@@ -18,26 +18,56 @@ export interface ValidationContext {
  * The production rules: key, the environment variable that usually sets it,
  * and what the key is for (used in the "missing" message).
  */
-const REQUIRED_IN_PRODUCTION: Array<[key: string, envVar: string, what: string]> = [
+const REQUIRED_IN_PRODUCTION: Array<
+  [key: string, envVar: string, what: string]
+> = [
   ['app.baseUrl', 'APP_BASE_URL', 'the public URL of the portal'],
   ['backend.baseUrl', 'BACKEND_BASE_URL', 'the public URL of the backend'],
   ['backend.database.connection.host', 'POSTGRES_HOST', 'the PostgreSQL host'],
   ['backend.database.connection.user', 'POSTGRES_USER', 'the PostgreSQL user'],
-  ['backend.database.connection.password', 'POSTGRES_PASSWORD', 'the PostgreSQL password'],
+  [
+    'backend.database.connection.password',
+    'POSTGRES_PASSWORD',
+    'the PostgreSQL password',
+  ],
   ['goldenPath.gitlab.host', 'GITLAB_HOST', 'the GitLab host'],
-  ['goldenPath.gitlab.appGroup', 'GITLAB_APP_GROUP', 'the GitLab group for app repositories'],
-  ['goldenPath.gitlab.gitopsGroup', 'GITLAB_GITOPS_GROUP', 'the GitLab platform group for GitOps repositories'],
+  [
+    'goldenPath.gitlab.appGroup',
+    'GITLAB_APP_GROUP',
+    'the GitLab group for app repositories',
+  ],
+  [
+    'goldenPath.gitlab.gitopsGroup',
+    'GITLAB_GITOPS_GROUP',
+    'the GitLab platform group for GitOps repositories',
+  ],
   ['goldenPath.argocd.url', 'ARGOCD_URL', 'the ArgoCD URL'],
   ['goldenPath.argocd.token', 'ARGOCD_TOKEN', 'the ArgoCD API token'],
   ['goldenPath.aws.accountId', 'AWS_ACCOUNT_ID', 'the AWS account id'],
   ['goldenPath.aws.region', 'AWS_REGION', 'the AWS region'],
   ['goldenPath.aws.ecrRegistry', 'ECR_REGISTRY', 'the ECR registry host'],
   ['goldenPath.kubernetes.url', 'K8S_API_URL', 'the Kubernetes API server URL'],
-  ['goldenPath.kubernetes.token', 'K8S_TOKEN', 'the Kubernetes service-account token'],
+  [
+    'goldenPath.kubernetes.token',
+    'K8S_TOKEN',
+    'the Kubernetes service-account token',
+  ],
   ['goldenPath.baseDomain', 'BASE_DOMAIN', 'the base domain for service hosts'],
-  ['goldenPath.ingress.certificateArn', 'ACM_CERTIFICATE_ARN', 'the ACM certificate ARN'],
-  ['goldenPath.ingress.albGroupName', 'ALB_GROUP_NAME', 'the shared ALB group name'],
-  ['goldenPath.ingress.loadBalancerSourceCidrs', 'VPC_CIDR', 'the CIDRs the load balancer sends traffic from'],
+  [
+    'goldenPath.ingress.certificateArn',
+    'ACM_CERTIFICATE_ARN',
+    'the ACM certificate ARN',
+  ],
+  [
+    'goldenPath.ingress.albGroupName',
+    'ALB_GROUP_NAME',
+    'the shared ALB group name',
+  ],
+  [
+    'goldenPath.ingress.loadBalancerSourceCidrs',
+    'VPC_CIDR',
+    'the CIDRs the load balancer sends traffic from',
+  ],
 ];
 
 function isSet(config: Config, key: string): boolean {
@@ -66,67 +96,115 @@ function goldenPathShapeProblems(config: Config): ConfigProblem[] {
   if (raw === undefined) return [];
   const result = goldenPathSchema.safeParse(raw);
   if (result.success) return [];
-  return result.error.issues.map(issue => {
-    const path = ['goldenPath', ...issue.path.map(String)];
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map(k => ({
-        key: [...path, k].join('.'),
-        message: 'is not a known key; check the spelling against config.d.ts of the golden-path module',
-      }));
-    }
-    return [{ key: path.join('.'), message: issue.message }];
-  }).flat();
+  return result.error.issues
+    .map(issue => {
+      const path = ['goldenPath', ...issue.path.map(String)];
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map(k => ({
+          key: [...path, k].join('.'),
+          message:
+            'is not a known key; check the spelling against config.d.ts of the golden-path module',
+        }));
+      }
+      return [{ key: path.join('.'), message: issue.message }];
+    })
+    .flat();
 }
 
-function productionProblems(config: Config, ctx: ValidationContext): ConfigProblem[] {
+function productionProblems(
+  config: Config,
+  ctx: ValidationContext,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (key: string, message: string, envVar?: string) =>
     problems.push({ key, message, envVar });
 
   // Sign-in: GitHub only.
   if (config.has('auth.providers.guest')) {
-    add('auth.providers.guest', 'guest sign-in must not be enabled in production; remove the key');
+    add(
+      'auth.providers.guest',
+      'guest sign-in must not be enabled in production; remove the key',
+    );
   }
   const authEnv = str(config, 'auth.environment') ?? 'development';
   const github = `auth.providers.github.${authEnv}`;
   if (!isSet(config, `${github}.clientId`)) {
-    add(`${github}.clientId`, 'is missing: GitHub OAuth is the production sign-in provider', 'AUTH_GITHUB_CLIENT_ID');
+    add(
+      `${github}.clientId`,
+      'is missing: GitHub OAuth is the production sign-in provider',
+      'AUTH_GITHUB_CLIENT_ID',
+    );
   }
   if (!isSet(config, `${github}.clientSecret`)) {
-    add(`${github}.clientSecret`, 'is missing: GitHub OAuth is the production sign-in provider', 'AUTH_GITHUB_CLIENT_SECRET');
+    add(
+      `${github}.clientSecret`,
+      'is missing: GitHub OAuth is the production sign-in provider',
+      'AUTH_GITHUB_CLIENT_SECRET',
+    );
   }
   if (str(config, 'goldenPath.signIn') !== 'github') {
-    add('goldenPath.signIn', 'must be "github" in production so the sign-in page offers GitHub only');
+    add(
+      'goldenPath.signIn',
+      'must be "github" in production so the sign-in page offers GitHub only',
+    );
   }
 
   // Service-to-service auth for callers outside the backend.
-  const externalAccess = config.getOptionalConfigArray('backend.auth.externalAccess') ?? [];
+  const externalAccess =
+    config.getOptionalConfigArray('backend.auth.externalAccess') ?? [];
   const legacySecrets = externalAccess
     .filter(e => e.getOptionalString('type') === 'legacy')
     .map(e => e.getOptionalString('options.secret'));
   if (legacySecrets.length === 0 || legacySecrets.some(s => !s)) {
-    add('backend.auth.externalAccess', 'needs a legacy access entry with a secret', 'BACKEND_SECRET');
+    add(
+      'backend.auth.externalAccess',
+      'needs a legacy access entry with a secret',
+      'BACKEND_SECRET',
+    );
   } else if (legacySecrets.some(s => (s ?? '').length < 24)) {
-    add('backend.auth.externalAccess', 'secret is shorter than 24 characters; generate one with `node -p "require(\'crypto\').randomBytes(24).toString(\'base64\')"`', 'BACKEND_SECRET');
+    add(
+      'backend.auth.externalAccess',
+      "secret is shorter than 24 characters; generate one with `node -p \"require('crypto').randomBytes(24).toString('base64')\"`",
+      'BACKEND_SECRET',
+    );
   }
 
   // PostgreSQL with the SSL settings RDS requires.
   const client = str(config, 'backend.database.client');
   if (client !== 'pg') {
-    add('backend.database.client', `is "${client ?? ''}"; production uses PostgreSQL ("pg")`);
+    add(
+      'backend.database.client',
+      `is "${client ?? ''}"; production uses PostgreSQL ("pg")`,
+    );
   } else {
-    if (config.getOptional('backend.database.connection.ssl.require') !== true) {
-      add('backend.database.connection.ssl.require', 'must be true: RDS requires TLS');
+    if (
+      config.getOptional('backend.database.connection.ssl.require') !== true
+    ) {
+      add(
+        'backend.database.connection.ssl.require',
+        'must be true: RDS requires TLS',
+      );
     }
-    if (config.getOptional('backend.database.connection.ssl.rejectUnauthorized') !== true) {
-      add('backend.database.connection.ssl.rejectUnauthorized', 'must be true so the server certificate is verified');
+    if (
+      config.getOptional(
+        'backend.database.connection.ssl.rejectUnauthorized',
+      ) !== true
+    ) {
+      add(
+        'backend.database.connection.ssl.rejectUnauthorized',
+        'must be true so the server certificate is verified',
+      );
     }
   }
   const caFile = ctx.env?.POSTGRES_CA_FILE;
   if (caFile) {
     const error = ctx.checkReadable?.(caFile);
     if (error) {
-      add('backend.database.connection.ssl.ca', `CA file "${caFile}" cannot be read (${error}); point it at the RDS CA bundle or unset it`, 'POSTGRES_CA_FILE');
+      add(
+        'backend.database.connection.ssl.ca',
+        `CA file "${caFile}" cannot be read (${error}); point it at the RDS CA bundle or unset it`,
+        'POSTGRES_CA_FILE',
+      );
     }
   }
 
@@ -135,25 +213,84 @@ function productionProblems(config: Config, ctx: ValidationContext): ConfigProbl
   }
   for (const key of ['app.baseUrl', 'backend.baseUrl']) {
     if (isLocalhost(str(config, key))) {
-      add(key, 'points at localhost; set the public URL', key === 'app.baseUrl' ? 'APP_BASE_URL' : 'BACKEND_BASE_URL');
+      add(
+        key,
+        'points at localhost; set the public URL',
+        key === 'app.baseUrl' ? 'APP_BASE_URL' : 'BACKEND_BASE_URL',
+      );
     }
+  }
+
+  // Sandbox and debugging switches must not reach production: they would
+  // send tokens in clear text or fall back to dummy credentials.
+  if (config.getOptional('goldenPath.aws.endpoint') !== undefined) {
+    add(
+      'goldenPath.aws.endpoint',
+      'is a sandbox override; remove it so ECR and IAM use the real AWS endpoints',
+    );
+  }
+  if (config.getOptional('goldenPath.kubernetes.skipTLSVerify') === true) {
+    add(
+      'goldenPath.kubernetes.skipTLSVerify',
+      'must not be true in production; set K8S_CA_DATA to the API server CA instead',
+      'K8S_CA_DATA',
+    );
+  }
+  for (const [key, envVar] of [
+    ['goldenPath.argocd.url', 'ARGOCD_URL'],
+    ['goldenPath.kubernetes.url', 'K8S_API_URL'],
+    ['goldenPath.gitlab.apiBaseUrl', undefined],
+  ] as const) {
+    if (str(config, key)?.startsWith('http://')) {
+      add(
+        key,
+        'uses http://: tokens would travel unencrypted; use https://',
+        envVar,
+      );
+    }
+  }
+  if (
+    config.getOptional('backend.auth.dangerouslyDisableDefaultAuthPolicy') ===
+    true
+  ) {
+    add(
+      'backend.auth.dangerouslyDisableDefaultAuthPolicy',
+      'must not be true in production: every route would be open without sign-in',
+    );
   }
 
   // The GitLab token lives in Backstage's own integrations section.
   const gitlabHost = str(config, 'goldenPath.gitlab.host');
-  const integration = (config.getOptionalConfigArray('integrations.gitlab') ?? []).find(
+  const integration = (
+    config.getOptionalConfigArray('integrations.gitlab') ?? []
+  ).find(
     c => gitlabHost !== undefined && c.getOptionalString('host') === gitlabHost,
   );
   if (!integration?.getOptionalString('token')) {
-    add('integrations.gitlab', `needs an entry for host "${gitlabHost ?? '<goldenPath.gitlab.host>'}" with an API token`, 'GITLAB_TOKEN');
+    add(
+      'integrations.gitlab',
+      `needs an entry for host "${
+        gitlabHost ?? '<goldenPath.gitlab.host>'
+      }" with an API token`,
+      'GITLAB_TOKEN',
+    );
   }
 
   // The registry host must match the account and region.
   const account = str(config, 'goldenPath.aws.accountId');
   const region = str(config, 'goldenPath.aws.region');
   const registry = str(config, 'goldenPath.aws.ecrRegistry');
-  if (account && region && registry && registry !== `${account}.dkr.ecr.${region}.amazonaws.com`) {
-    add('goldenPath.aws.ecrRegistry', `is "${registry}" but account ${account} in ${region} has registry ${account}.dkr.ecr.${region}.amazonaws.com`, 'ECR_REGISTRY');
+  if (
+    account &&
+    region &&
+    registry &&
+    registry !== `${account}.dkr.ecr.${region}.amazonaws.com`
+  ) {
+    add(
+      'goldenPath.aws.ecrRegistry',
+      `is "${registry}" but account ${account} in ${region} has registry ${account}.dkr.ecr.${region}.amazonaws.com`,
+      'ECR_REGISTRY',
+    );
   }
   return problems;
 }
@@ -162,9 +299,13 @@ function productionProblems(config: Config, ctx: ValidationContext): ConfigProbl
  * Checks the resolved configuration and returns every problem found (empty
  * when it is fine). Pure apart from `ctx.checkReadable`.
  */
-export function validate(config: Config, ctx: ValidationContext): ConfigProblem[] {
+export function validate(
+  config: Config,
+  ctx: ValidationContext,
+): ConfigProblem[] {
   const problems = goldenPathShapeProblems(config);
-  if (ctx.mode === 'production') problems.push(...productionProblems(config, ctx));
+  if (ctx.mode === 'production')
+    problems.push(...productionProblems(config, ctx));
   return problems;
 }
 
@@ -172,7 +313,10 @@ export function validate(config: Config, ctx: ValidationContext): ConfigProblem[
  * Production rules apply when the process runs with NODE_ENV=production or
  * the config declares the production auth environment.
  */
-export function modeOf(config: Config, env: Record<string, string | undefined>): ValidationMode {
+export function modeOf(
+  config: Config,
+  env: Record<string, string | undefined>,
+): ValidationMode {
   return env.NODE_ENV === 'production' ||
     config.getOptionalString('auth.environment') === 'production'
     ? 'production'

@@ -16,7 +16,12 @@ const GITLAB_API = 'http://gitlab.test/api/v4';
 
 const config = {
   goldenPath: {
-    gitlab: { host: 'gitlab.test', apiBaseUrl: GITLAB_API },
+    gitlab: {
+      host: 'gitlab.test',
+      apiBaseUrl: GITLAB_API,
+      appGroup: 'apps',
+      gitopsGroup: 'platform/gitops',
+    },
     argocd: {
       url: `${ARGOCD}/`,
       token: ARGOCD_TOKEN,
@@ -448,6 +453,18 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
     expect(res.status).toBe(404);
     expect(res.body.error.name).toBe('NotFoundError');
   });
+
+  it.each(['other-team/secret-project', 'appsx/demo'])(
+    'refuses %p, outside the platform groups, with 403',
+    async project => {
+      const server = await startBackend();
+      const res = await request(server)
+        .get('/api/golden-path/gitlab/pipelines/latest')
+        .query({ project });
+      expect(res.status).toBe(403);
+      expect(res.body.error.name).toBe('NotAllowedError');
+    },
+  );
 
   it.each([undefined, '', 'no-group', '../etc/passwd', 'apps/x?y'])(
     'answers 400 for project %p',

@@ -136,6 +136,25 @@ export async function createRouter(
     if (ref !== undefined && (typeof ref !== 'string' || ref === '')) {
       throw new InputError('Query parameter ref must be a branch or tag name');
     }
+    // The platform token sees more than a user may: only the platform's
+    // own app and GitOps groups are readable through this route.
+    const groups = [
+      'goldenPath.gitlab.appGroup',
+      'goldenPath.gitlab.gitopsGroup',
+    ]
+      .map(key => config.getOptionalString(key)?.replace(/^\/+|\/+$/g, ''))
+      .filter((g): g is string => !!g);
+    // (Without the groups configured the client below answers 503.)
+    if (
+      groups.length &&
+      !groups.some(g => project.toLowerCase().startsWith(`${g.toLowerCase()}/`))
+    ) {
+      throw new NotAllowedError(
+        `GitLab project '${project}' is not in the platform's groups (${groups.join(
+          ', ',
+        )})`,
+      );
+    }
     let pipeline: LatestPipeline | undefined;
     try {
       pipeline = await gitlab().getLatestPipeline(project, { ref });

@@ -30,7 +30,15 @@ export class FakeWorld {
     awsSecretAccessKey: 'canary/aws+secret0key0value0b7e41d9',
   };
 
-  projects = new Map<string, GitLabProject & { files: Map<string, string>; variables: Map<string, string>; protected: Set<string>; tokens: number[] }>();
+  projects = new Map<
+    string,
+    GitLabProject & {
+      files: Map<string, string>;
+      variables: Map<string, string>;
+      protected: Set<string>;
+      tokens: number[];
+    }
+  >();
   repositories = new Map<string, EcrRepository>();
   policies = new Map<string, IamPolicy & { document: object }>();
   users = new Map<string, { policyArn: string; keys: string[] }>();
@@ -67,7 +75,16 @@ export class FakeWorld {
 
   /** Everything that exists for service `name`, as readable ids. */
   resourcesFor(name: string): string[] {
-    const mine = (id: string) => id.split(/[/:]/).some(part => part === name || part === `${name}-gitops` || part === `idp-${name}-ecr-push-pull` || part === `idp-${name}-ci`);
+    const mine = (id: string) =>
+      id
+        .split(/[/:]/)
+        .some(
+          part =>
+            part === name ||
+            part === `${name}-gitops` ||
+            part === `idp-${name}-ecr-push-pull` ||
+            part === `idp-${name}-ci`,
+        );
     return [
       ...[...this.projects.keys()].map(k => `gitlab:${k}`),
       ...[...this.repositories.keys()].map(k => `ecr:${k}`),
@@ -76,25 +93,53 @@ export class FakeWorld {
       ...[...this.argoProjects.keys()].map(k => `argocd-project:${k}`),
       ...[...this.argoApps.keys()].map(k => `argocd-app:${k}`),
       ...[...this.k8s.keys()].map(k => `k8s:${k}`),
-      ...[...this.locations.values()].flatMap(l => l.entityRefs.map(r => `catalog:${r}`)),
+      ...[...this.locations.values()].flatMap(l =>
+        l.entityRefs.map(r => `catalog:${r}`),
+      ),
     ].filter(mine);
   }
 
   readonly gitlab = this.#wrap<GitLabApi>('gitlab', {
     findProject: async fullPath => {
       const p = this.projects.get(fullPath);
-      return p && { id: p.id, pathWithNamespace: p.pathWithNamespace, webUrl: p.webUrl, httpUrlToRepo: p.httpUrlToRepo, description: p.description, topics: [...p.topics] };
+      return (
+        p && {
+          id: p.id,
+          pathWithNamespace: p.pathWithNamespace,
+          webUrl: p.webUrl,
+          httpUrlToRepo: p.httpUrlToRepo,
+          description: p.description,
+          topics: [...p.topics],
+        }
+      );
     },
     createProject: async ({ groupPath, name, description, topics }) => {
       const fullPath = `${groupPath}/${name}`;
-      if (this.projects.has(fullPath)) throw new ConflictError(`GitLab project ${fullPath} has already been taken`);
+      if (this.projects.has(fullPath))
+        throw new ConflictError(
+          `GitLab project ${fullPath} has already been taken`,
+        );
       const p = {
-        id: this.#ids++, pathWithNamespace: fullPath, webUrl: `https://gitlab.test/${fullPath}`,
-        httpUrlToRepo: `https://gitlab.test/${fullPath}.git`, description, topics: [...topics],
-        files: new Map<string, string>(), variables: new Map<string, string>(), protected: new Set<string>(), tokens: [] as number[],
+        id: this.#ids++,
+        pathWithNamespace: fullPath,
+        webUrl: `https://gitlab.test/${fullPath}`,
+        httpUrlToRepo: `https://gitlab.test/${fullPath}.git`,
+        description,
+        topics: [...topics],
+        files: new Map<string, string>(),
+        variables: new Map<string, string>(),
+        protected: new Set<string>(),
+        tokens: [] as number[],
       };
       this.projects.set(fullPath, p);
-      return { id: p.id, pathWithNamespace: fullPath, webUrl: p.webUrl, httpUrlToRepo: p.httpUrlToRepo, description, topics: [...topics] };
+      return {
+        id: p.id,
+        pathWithNamespace: fullPath,
+        webUrl: p.webUrl,
+        httpUrlToRepo: p.httpUrlToRepo,
+        description,
+        topics: [...topics],
+      };
     },
     commitFiles: async (projectId, { files }) => {
       const p = this.#project(projectId);
@@ -128,8 +173,14 @@ export class FakeWorld {
       return this.repositories.get(name);
     },
     createRepository: async (name, tags) => {
-      if (this.repositories.has(name)) throw new ConflictError(`ECR repository ${name} exists`);
-      const r = { name, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, uri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}`, tags: { ...tags } };
+      if (this.repositories.has(name))
+        throw new ConflictError(`ECR repository ${name} exists`);
+      const r = {
+        name,
+        arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`,
+        uri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${name}`,
+        tags: { ...tags },
+      };
       this.repositories.set(name, r);
       return r;
     },
@@ -140,18 +191,30 @@ export class FakeWorld {
       return this.policies.get(name);
     },
     createPolicy: async (name, document, tags) => {
-      if (this.policies.has(name)) throw new ConflictError(`IAM policy ${name} exists`);
-      const p = { name, arn: `arn:aws:iam::123456789012:policy/${name}`, tags: { ...tags }, document };
+      if (this.policies.has(name))
+        throw new ConflictError(`IAM policy ${name} exists`);
+      const p = {
+        name,
+        arn: `arn:aws:iam::123456789012:policy/${name}`,
+        tags: { ...tags },
+        document,
+      };
       this.policies.set(name, p);
       return p;
     },
     deletePolicy: async arn => {
-      for (const [name, p] of this.policies) if (p.arn === arn) this.policies.delete(name);
+      for (const [name, p] of this.policies)
+        if (p.arn === arn) this.policies.delete(name);
     },
     createCiUser: async (userName, policyArn) => {
-      if (this.users.has(userName)) throw new ConflictError(`IAM user ${userName} exists`);
+      if (this.users.has(userName))
+        throw new ConflictError(`IAM user ${userName} exists`);
       this.users.set(userName, { policyArn, keys: ['FAKEACCESSKEYID00001'] });
-      return { userName, accessKeyId: 'FAKEACCESSKEYID00001', secretAccessKey: this.canaries.awsSecretAccessKey };
+      return {
+        userName,
+        accessKeyId: 'FAKEACCESSKEYID00001',
+        secretAccessKey: this.canaries.awsSecretAccessKey,
+      };
     },
     deleteCiUser: async userName => {
       this.users.delete(userName);
@@ -168,7 +231,10 @@ export class FakeWorld {
     ensureProject: async project => {
       const existing = this.argoProjects.get(project.metadata.name);
       if (existing) {
-        if (JSON.stringify(existing.spec) !== JSON.stringify(project.spec)) throw new ConflictError(`ArgoCD project ${project.metadata.name} differs`);
+        if (JSON.stringify(existing.spec) !== JSON.stringify(project.spec))
+          throw new ConflictError(
+            `ArgoCD project ${project.metadata.name} differs`,
+          );
         return 'unchanged';
       }
       this.argoProjects.set(project.metadata.name, structuredClone(project));
@@ -183,7 +249,10 @@ export class FakeWorld {
     ensureApplication: async app => {
       const existing = this.argoApps.get(app.metadata.name);
       if (existing) {
-        if (JSON.stringify(existing.spec) !== JSON.stringify(app.spec)) throw new ConflictError(`ArgoCD application ${app.metadata.name} differs`);
+        if (JSON.stringify(existing.spec) !== JSON.stringify(app.spec))
+          throw new ConflictError(
+            `ArgoCD application ${app.metadata.name} differs`,
+          );
         return 'unchanged';
       }
       this.argoApps.set(app.metadata.name, structuredClone(app));
@@ -197,10 +266,15 @@ export class FakeWorld {
   /** One call per object, like the real client, so a fault can hit mid-bundle. */
   readonly #k8sObjects = this.#wrap('kubernetes.object', {
     apply: async (o: KubernetesObject) => {
-      this.k8s.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, structuredClone(o));
+      this.k8s.set(
+        `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+        structuredClone(o),
+      );
     },
     delete: async (o: KubernetesObject) => {
-      this.k8s.delete(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      this.k8s.delete(
+        `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+      );
     },
   });
 
@@ -211,6 +285,12 @@ export class FakeWorld {
     delete: async objects => {
       for (const o of [...objects].reverse()) await this.#k8sObjects.delete(o);
     },
+    namespaceLabels: async name => {
+      const ns = this.k8s.get(`Namespace//${name}`) as
+        | { metadata: { labels?: Record<string, string> } }
+        | undefined;
+      return ns ? { ...(ns.metadata.labels ?? {}) } : undefined;
+    },
     namespaceExists: async name => {
       return this.k8s.has(`Namespace//${name}`);
     },
@@ -218,19 +298,31 @@ export class FakeWorld {
 
   readonly catalog = this.#wrap<CatalogApi>('catalog', {
     findEntitiesNamed: async name => {
-      return [...this.locations.values()].flatMap(l => l.entityRefs).filter(r => r.endsWith(`/${name}`));
+      return [...this.locations.values()]
+        .flatMap(l => l.entityRefs)
+        .filter(r => r.endsWith(`/${name}`));
     },
     register: async target => {
       for (const [id, l] of this.locations) {
-        if (l.target === target) throw new ConflictError(`Location url:${target} already exists (${id})`);
+        if (l.target === target)
+          throw new ConflictError(
+            `Location url:${target} already exists (${id})`,
+          );
       }
-      const name = target.split('/').find((_, i, parts) => parts[i + 1] === '-') ?? 'unknown';
+      const name =
+        target.split('/').find((_, i, parts) => parts[i + 1] === '-') ??
+        'unknown';
       const id = `loc-${this.#ids++}`;
-      this.locations.set(id, { target, entityRefs: [`component:default/${name}`] });
+      this.locations.set(id, {
+        target,
+        entityRefs: [`component:default/${name}`],
+      });
       return { locationId: id, entityRefs: [`component:default/${name}`] };
     },
     findLocation: async (target: string) => {
-      for (const [id, l] of this.locations) if (l.target === target) return { locationId: id, entityRefs: l.entityRefs };
+      for (const [id, l] of this.locations)
+        if (l.target === target)
+          return { locationId: id, entityRefs: l.entityRefs };
       return undefined;
     },
     unregister: async locationId => {
@@ -241,18 +333,30 @@ export class FakeWorld {
 
 /** Checkpoints with the scaffolder's semantics: a stored success is returned, a stored failure rethrown. */
 export class FakeCheckpoints {
-  readonly store = new Map<string, { status: 'success'; value: unknown } | { status: 'failed'; reason: string }>();
+  readonly store = new Map<
+    string,
+    { status: 'success'; value: unknown } | { status: 'failed'; reason: string }
+  >();
 
-  checkpoint = async <T>(opts: { key: string; fn: () => Promise<T> | T }): Promise<T> => {
+  checkpoint = async <T>(opts: {
+    key: string;
+    fn: () => Promise<T> | T;
+  }): Promise<T> => {
     const prev = this.store.get(opts.key);
     if (prev?.status === 'success') return prev.value as T;
     if (prev?.status === 'failed') throw new Error(prev.reason);
     try {
       const value = await opts.fn();
-      this.store.set(opts.key, { status: 'success', value: value === undefined ? null : JSON.parse(JSON.stringify(value)) });
+      this.store.set(opts.key, {
+        status: 'success',
+        value: value === undefined ? null : JSON.parse(JSON.stringify(value)),
+      });
       return value;
     } catch (error) {
-      this.store.set(opts.key, { status: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      this.store.set(opts.key, {
+        status: 'failed',
+        reason: error instanceof Error ? error.message : String(error),
+      });
       throw error;
     }
   };

@@ -2,7 +2,13 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { renderAppProject, renderApplication } from '../render/argocd';
 import { deriveNames } from '../render/derive';
 import { ServiceRequestInput } from '../render/input';
-import { ActionDeps, StepContext, stepContext } from './deps';
+import {
+  ActionDeps,
+  StepContext,
+  TASK_MARKER_KEY,
+  nameTakenError,
+  stepContext,
+} from './deps';
 import { serviceInputSchema, toServiceRequest } from './serviceInput';
 import { examples } from './argocdApplicationEnsure.examples';
 
@@ -22,10 +28,16 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
       input: {
         ...serviceInputSchema,
         update: z =>
-          z.boolean().optional().describe('Overwrite an existing project/application that differs (default false: fail instead)'),
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Overwrite an existing project/application that differs (default false: fail instead)',
+            ),
       },
       output: {
-        argocdAppUrl: z => z.string().describe('The application in the ArgoCD UI'),
+        argocdAppUrl: z =>
+          z.string().describe('The application in the ArgoCD UI'),
         project: z => z.string().describe('Name of the AppProject'),
         application: z => z.string().describe('Name of the Application'),
       },
@@ -41,7 +53,9 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
         ctx.output('application', application.metadata.name);
       };
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: would create ArgoCD project ${project.metadata.name} and application ${application.metadata.name}`);
+        ctx.logger.info(
+          `Dry run: would create ArgoCD project ${project.metadata.name} and application ${application.metadata.name}`,
+        );
         outputs();
         return;
       }
@@ -63,15 +77,26 @@ export async function ensureArgoProject(
   request: ServiceRequestInput,
   update = false,
 ): Promise<string> {
-  const project = renderAppProject(deps.settings, request);
+  const project = withTaskMarker(
+    renderAppProject(deps.settings, request),
+    step.taskId,
+  );
   return step.journal.step({
     name: `ArgoCD project ${project.metadata.name}`,
     do: () =>
       step.checkpoint({
         key: `ensure.argocd.project.${project.metadata.name}`,
         fn: async () => {
+          await assertOurs(
+            await deps.argocd.getProject(project.metadata.name),
+            step,
+            `ArgoCD project ${project.metadata.name}`,
+            request.name,
+          );
           const outcome = await deps.argocd.ensureProject(project, { update });
-          step.logger.info(`ArgoCD project ${project.metadata.name} ${outcome}`);
+          step.logger.info(
+            `ArgoCD project ${project.metadata.name} ${outcome}`,
+          );
           return project.metadata.name;
         },
       }),
@@ -89,18 +114,62 @@ export async function ensureArgoApplication(
   request: ServiceRequestInput,
   update = false,
 ): Promise<string> {
-  const application = renderApplication(deps.settings, request);
+  const application = withTaskMarker(
+    renderApplication(deps.settings, request),
+    step.taskId,
+  );
   return step.journal.step({
     name: `ArgoCD application ${application.metadata.name}`,
     do: () =>
       step.checkpoint({
         key: `ensure.argocd.application.${application.metadata.name}`,
         fn: async () => {
-          const outcome = await deps.argocd.ensureApplication(application, { update });
-          step.logger.info(`ArgoCD application ${application.metadata.name} ${outcome}`);
+          await assertOurs(
+            await deps.argocd.getApplication(application.metadata.name),
+            step,
+            `ArgoCD application ${application.metadata.name}`,
+            request.name,
+          );
+          const outcome = await deps.argocd.ensureApplication(application, {
+            update,
+          });
+          step.logger.info(
+            `ArgoCD application ${application.metadata.name} ${outcome}`,
+          );
           return application.metadata.name;
         },
       }),
     undo: name => deps.argocd.deleteApplication(name),
   });
+}
+
+/** Labels an ArgoCD object with the task that makes it. */
+function withTaskMarker<
+  T extends { metadata: { labels?: Record<string, string> } },
+>(object: T, taskId: string): T {
+  return {
+    ...object,
+    metadata: {
+      ...object.metadata,
+      labels: { ...object.metadata.labels, [TASK_MARKER_KEY]: taskId },
+    },
+  };
+}
+
+/**
+ * Refuses an existing ArgoCD object made by another task (or by hand): the
+ * saga would otherwise adopt it and delete it on rollback.
+ */
+async function assertOurs(
+  existing: Record<string, any> | undefined,
+  step: StepContext,
+  what: string,
+  serviceName: string,
+) {
+  if (
+    existing &&
+    existing.metadata?.labels?.[TASK_MARKER_KEY] !== step.taskId
+  ) {
+    throw nameTakenError(serviceName, [what]);
+  }
 }

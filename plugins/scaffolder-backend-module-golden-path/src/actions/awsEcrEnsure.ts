@@ -30,12 +30,16 @@ export async function ensureRegistry(
   deps: Pick<ActionDeps, 'aws' | 'settings'>,
   step: StepContext,
   name: string,
-): Promise<{ repo: { name: string; arn: string; uri: string }; policy: { name: string; arn: string } }> {
+): Promise<{
+  repo: { name: string; arn: string; uri: string };
+  policy: { name: string; arn: string };
+}> {
   const { aws } = deps;
   const names = deriveNames(deps.settings, name);
   const { policyName, document } = renderEcrPolicy(deps.settings, name);
   const tags = markerTags(step, name);
-  const ours = (t: Record<string, string>) => t[TASK_MARKER_KEY] === step.taskId;
+  const ours = (t: Record<string, string>) =>
+    t[TASK_MARKER_KEY] === step.taskId;
 
   const [repo, policy] = await settleAll([
     step.journal.step({
@@ -46,9 +50,13 @@ export async function ensureRegistry(
           fn: async () => {
             const existing = await aws.findRepository(names.ecrRepository);
             if (existing && !ours(existing.tags)) {
-              throw nameTakenError(name, [`ECR repository ${names.ecrRepository}`]);
+              throw nameTakenError(name, [
+                `ECR repository ${names.ecrRepository}`,
+              ]);
             }
-            const r = existing ?? (await aws.createRepository(names.ecrRepository, tags));
+            const r =
+              existing ??
+              (await aws.createRepository(names.ecrRepository, tags));
             step.logger.info(`ECR repository ${r.name} ready`);
             return { name: r.name, arn: r.arn, uri: r.uri };
           },
@@ -65,7 +73,8 @@ export async function ensureRegistry(
             if (existing && !ours(existing.tags)) {
               throw nameTakenError(name, [`IAM policy ${policyName}`]);
             }
-            const p = existing ?? (await aws.createPolicy(policyName, document, tags));
+            const p =
+              existing ?? (await aws.createPolicy(policyName, document, tags));
             step.logger.info(`IAM policy ${p.name} ready`);
             return { name: p.name, arn: p.arn };
           },
@@ -98,23 +107,46 @@ export async function ensureCiCredentials(
         // the secret is gone, so the unit starts over.
         fn: async () => {
           if (await aws.userExists(userName)) await aws.deleteCiUser(userName);
-          const key = await aws.createCiUser(userName, opts.policyArn, markerTags(step, opts.name));
+          const key = await aws.createCiUser(
+            userName,
+            opts.policyArn,
+            markerTags(step, opts.name),
+          );
           try {
             const app = await gitlab.findProject(names.appRepoPath);
             if (!app) {
-              throw new ConflictError(`GitLab project ${names.appRepoPath} is missing; create the repositories first`);
+              throw new ConflictError(
+                `GitLab project ${names.appRepoPath} is missing; create the repositories first`,
+              );
             }
             await settleAll([
-              gitlab.setVariable(app.id, { key: 'AWS_ACCESS_KEY_ID', value: key.accessKeyId, masked: true, protected: true }),
-              gitlab.setVariable(app.id, { key: 'AWS_SECRET_ACCESS_KEY', value: key.secretAccessKey, masked: true, protected: true }),
+              gitlab.setVariable(app.id, {
+                key: 'AWS_ACCESS_KEY_ID',
+                value: key.accessKeyId,
+                masked: true,
+                protected: true,
+              }),
+              gitlab.setVariable(app.id, {
+                key: 'AWS_SECRET_ACCESS_KEY',
+                value: key.secretAccessKey,
+                masked: true,
+                protected: true,
+              }),
             ]);
           } catch (error) {
             // The step is recorded only once it completes, so a user whose
-            // key could not be stored is removed here.
-            await aws.deleteCiUser(userName);
+            // key could not be stored is removed here; if that fails too,
+            // the original error stays and the user is listed for removal.
+            await aws
+              .deleteCiUser(userName)
+              .catch(cleanup =>
+                step.journal.leftover(`IAM user ${userName}`, cleanup),
+              );
             throw error;
           }
-          step.logger.info(`IAM user ${userName} ready; key stored as masked variables of ${names.appRepoPath}`);
+          step.logger.info(
+            `IAM user ${userName} ready; key stored as masked variables of ${names.appRepoPath}`,
+          );
           return { userName };
         },
       }),
@@ -137,15 +169,21 @@ export function createAwsEcrEnsureAction(deps: ActionDeps) {
     supportsDryRun: true,
     schema: {
       input: {
-        name: z => z.string().describe('Service name (the golden-path name rule applies)'),
+        name: z =>
+          z
+            .string()
+            .describe('Service name (the golden-path name rule applies)'),
         ciCredentials: z =>
           z
             .boolean()
             .optional()
-            .describe('Create an IAM user for the pipeline and store its key as masked GitLab variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default false: the runner has its own role)'),
+            .describe(
+              'Create an IAM user for the pipeline and store its key as masked GitLab variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default false: the runner has its own role)',
+            ),
       },
       output: {
-        repositoryUri: z => z.string().describe('Image repository URI to push to'),
+        repositoryUri: z =>
+          z.string().describe('Image repository URI to push to'),
         repositoryArn: z => z.string().describe('ARN of the ECR repository'),
         policyArn: z => z.string().describe('ARN of the per-app IAM policy'),
       },
@@ -154,17 +192,31 @@ export function createAwsEcrEnsureAction(deps: ActionDeps) {
       const names = deriveNames(deps.settings, ctx.input.name);
       const { policyName } = renderEcrPolicy(deps.settings, ctx.input.name);
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: would create ECR repository ${names.ecrRepository} and IAM policy ${policyName}`);
-        ctx.output('repositoryUri', `${deps.settings.ecrRegistry}/${names.ecrRepository}`);
-        ctx.output('repositoryArn', ecrRepositoryArn(deps.settings, ctx.input.name));
-        ctx.output('policyArn', `arn:aws:iam::${deps.settings.awsAccountId}:policy/${policyName}`);
+        ctx.logger.info(
+          `Dry run: would create ECR repository ${names.ecrRepository} and IAM policy ${policyName}`,
+        );
+        ctx.output(
+          'repositoryUri',
+          `${deps.settings.ecrRegistry}/${names.ecrRepository}`,
+        );
+        ctx.output(
+          'repositoryArn',
+          ecrRepositoryArn(deps.settings, ctx.input.name),
+        );
+        ctx.output(
+          'policyArn',
+          `arn:aws:iam::${deps.settings.awsAccountId}:policy/${policyName}`,
+        );
         return;
       }
       const step = stepContext(ctx, deps.journals);
       const { repo, policy } = await step.journal.run(ctx.logger, async () => {
         const result = await ensureRegistry(deps, step, ctx.input.name);
         if (ctx.input.ciCredentials) {
-          await ensureCiCredentials(deps, step, { name: ctx.input.name, policyArn: result.policy.arn });
+          await ensureCiCredentials(deps, step, {
+            name: ctx.input.name,
+            policyArn: result.policy.arn,
+          });
         }
         return result;
       });

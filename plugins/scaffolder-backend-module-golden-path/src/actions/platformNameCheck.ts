@@ -1,6 +1,7 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { deriveNames } from '../render/derive';
 import { ActionDeps, StepContext, nameTakenError, stepContext } from './deps';
+import { ciUserName } from './awsEcrEnsure';
 import { examples } from './platformNameCheck.examples';
 
 /**
@@ -20,7 +21,8 @@ export function createPlatformNameCheckAction(deps: ActionDeps) {
         name: z => z.string().describe('The service name to check'),
       },
       output: {
-        free: z => z.boolean().describe('True when the name is free everywhere'),
+        free: z =>
+          z.boolean().describe('True when the name is free everywhere'),
       },
     },
     async handler(ctx) {
@@ -31,7 +33,9 @@ export function createPlatformNameCheckAction(deps: ActionDeps) {
         return;
       }
       const step = stepContext(ctx, deps.journals);
-      await step.journal.run(ctx.logger, () => checkNameFree(deps, step, ctx.input.name));
+      await step.journal.run(ctx.logger, () =>
+        checkNameFree(deps, step, ctx.input.name),
+      );
       ctx.logger.info(`Service name "${ctx.input.name}" is free everywhere`);
       ctx.output('free', true);
     },
@@ -53,14 +57,43 @@ export async function checkNameFree(
     key: `check.name.${name}`,
     fn: async () => {
       const checks: Array<[string, () => Promise<boolean>]> = [
-        [`catalog entity ${names.namespace}`, async () => (await deps.catalog.findEntitiesNamed(name)).length > 0],
-        [`GitLab project ${names.appRepoPath}`, async () => !!(await deps.gitlab.findProject(names.appRepoPath))],
-        [`GitLab project ${names.gitopsRepoPath}`, async () => !!(await deps.gitlab.findProject(names.gitopsRepoPath))],
-        [`ECR repository ${names.ecrRepository}`, async () => !!(await deps.aws.findRepository(names.ecrRepository))],
-        [`IAM policy ${names.iamPolicyName}`, async () => !!(await deps.aws.findPolicy(names.iamPolicyName))],
-        [`ArgoCD project ${names.argocdProject}`, async () => !!(await deps.argocd.getProject(names.argocdProject))],
-        [`ArgoCD application ${names.argocdApplication}`, async () => !!(await deps.argocd.getApplication(names.argocdApplication))],
-        [`Kubernetes namespace ${names.namespace}`, () => deps.kubernetes.namespaceExists(names.namespace)],
+        [
+          `catalog entity ${names.namespace}`,
+          async () => (await deps.catalog.findEntitiesNamed(name)).length > 0,
+        ],
+        [
+          `GitLab project ${names.appRepoPath}`,
+          async () => !!(await deps.gitlab.findProject(names.appRepoPath)),
+        ],
+        [
+          `GitLab project ${names.gitopsRepoPath}`,
+          async () => !!(await deps.gitlab.findProject(names.gitopsRepoPath)),
+        ],
+        [
+          `ECR repository ${names.ecrRepository}`,
+          async () => !!(await deps.aws.findRepository(names.ecrRepository)),
+        ],
+        [
+          `IAM policy ${names.iamPolicyName}`,
+          async () => !!(await deps.aws.findPolicy(names.iamPolicyName)),
+        ],
+        [
+          `IAM user ${ciUserName(name)}`,
+          () => deps.aws.userExists(ciUserName(name)),
+        ],
+        [
+          `ArgoCD project ${names.argocdProject}`,
+          async () => !!(await deps.argocd.getProject(names.argocdProject)),
+        ],
+        [
+          `ArgoCD application ${names.argocdApplication}`,
+          async () =>
+            !!(await deps.argocd.getApplication(names.argocdApplication)),
+        ],
+        [
+          `Kubernetes namespace ${names.namespace}`,
+          () => deps.kubernetes.namespaceExists(names.namespace),
+        ],
       ];
       // All lookups at once: they are independent and read-only.
       const results = await Promise.all(checks.map(([, check]) => check()));

@@ -216,8 +216,23 @@ export class KubernetesClient implements KubernetesApi {
       }
     };
     const isNamespace = (o: KubernetesObject) => o.kind === 'Namespace';
-    await allSettledOrThrow(objects.filter(o => !isNamespace(o)).map(deleteOne));
+    await allSettledOrThrow(
+      objects.filter(o => !isNamespace(o)).map(deleteOne),
+    );
     await allSettledOrThrow(objects.filter(isNamespace).map(deleteOne));
+  }
+
+  async namespaceLabels(
+    name: string,
+  ): Promise<Record<string, string> | undefined> {
+    try {
+      const ns = await this.core.readNamespace({ name });
+      return ns.metadata?.labels ?? {};
+    } catch (err) {
+      const mapped = this.mapError(err, `reading Namespace ${name}`);
+      if (mapped instanceof NotFoundError) return undefined;
+      throw mapped;
+    }
   }
 
   async namespaceExists(name: string): Promise<boolean> {
@@ -276,6 +291,8 @@ export class KubernetesClient implements KubernetesApi {
 /** Waits for all; throws the first failure once nothing is in flight. */
 async function allSettledOrThrow(work: Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(work);
-  const failed = results.find(r => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  const failed = results.find(r => r.status === 'rejected') as
+    | PromiseRejectedResult
+    | undefined;
   if (failed) throw failed.reason;
 }

@@ -49,18 +49,31 @@ export interface GitLabApi {
    */
   setVariable(
     projectId: number,
-    variable: { key: string; value: string; masked: boolean; protected: boolean },
+    variable: {
+      key: string;
+      value: string;
+      masked: boolean;
+      protected: boolean;
+    },
   ): Promise<void>;
   /** Creates a project access token; the token value is returned once. */
   createProjectAccessToken(
     projectId: number,
-    opts: { name: string; scopes: string[]; accessLevel: number; expiresAt: string },
+    opts: {
+      name: string;
+      scopes: string[];
+      accessLevel: number;
+      expiresAt: string;
+    },
   ): Promise<{ id: number; token: string }>;
   /**
    * Deletes the project for good: DELETE, then (GitLab 18 defers deletion)
    * DELETE again with permanently_remove=true&full_path=<path>. 404 = done.
    */
-  deleteProject(project: { id: number; pathWithNamespace: string }): Promise<void>;
+  deleteProject(project: {
+    id: number;
+    pathWithNamespace: string;
+  }): Promise<void>;
 }
 
 export interface EcrRepository {
@@ -79,7 +92,10 @@ export interface IamPolicy {
 export interface AwsRegistryApi {
   findRepository(name: string): Promise<EcrRepository | undefined>;
   /** Immutable tags, scan on push, encryption, lifecycle policy (last 30 images), tags. ConflictError if it exists. */
-  createRepository(name: string, tags: Record<string, string>): Promise<EcrRepository>;
+  createRepository(
+    name: string,
+    tags: Record<string, string>,
+  ): Promise<EcrRepository>;
   /** Force-deletes the repository and its images. Missing = done. */
   deleteRepository(name: string): Promise<void>;
   findPolicy(policyName: string): Promise<IamPolicy | undefined>;
@@ -96,7 +112,11 @@ export interface AwsRegistryApi {
     userName: string,
     policyArn: string,
     tags: Record<string, string>,
-  ): Promise<{ userName: string; accessKeyId: string; secretAccessKey: string }>;
+  ): Promise<{
+    userName: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  }>;
   /** Deletes access keys, detaches policies, deletes the user. Missing = done. */
   deleteCiUser(userName: string): Promise<void>;
   /** Whether the user exists. */
@@ -110,12 +130,18 @@ export interface ArgoCdApi {
   /** The AppProject (ArgoCD JSON), or undefined. */
   getProject(name: string): Promise<Record<string, any> | undefined>;
   /** Creates; identical spec = unchanged; different = ConflictError unless `update`. */
-  ensureProject(project: Record<string, any>, opts?: { update?: boolean }): Promise<EnsureOutcome>;
+  ensureProject(
+    project: Record<string, any>,
+    opts?: { update?: boolean },
+  ): Promise<EnsureOutcome>;
   /** 404 = done. */
   deleteProject(name: string): Promise<void>;
   getApplication(name: string): Promise<Record<string, any> | undefined>;
   /** Same rules as ensureProject; source repoURL normalised to end in .git. */
-  ensureApplication(app: Record<string, any>, opts?: { update?: boolean }): Promise<EnsureOutcome>;
+  ensureApplication(
+    app: Record<string, any>,
+    opts?: { update?: boolean },
+  ): Promise<EnsureOutcome>;
   /** Cascading delete; 404 = done. */
   deleteApplication(name: string): Promise<void>;
 }
@@ -134,4 +160,6 @@ export interface KubernetesApi {
   /** Deletes the objects, namespaced ones before Namespaces; 404 = done. */
   delete(objects: KubernetesObject[]): Promise<void>;
   namespaceExists(name: string): Promise<boolean>;
+  /** Labels of the namespace, or undefined when it does not exist. */
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
 }

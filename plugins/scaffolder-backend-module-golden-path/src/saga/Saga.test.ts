@@ -6,7 +6,10 @@ const logger = mockServices.logger.mock();
 
 function tracker() {
   const events: string[] = [];
-  const step = (name: string, opts: { failDo?: boolean; failUndo?: Error } = {}) => ({
+  const step = (
+    name: string,
+    opts: { failDo?: boolean; failUndo?: Error } = {},
+  ) => ({
     name,
     do: async () => {
       if (opts.failDo) throw new Error(`${name} failed`);
@@ -62,7 +65,9 @@ describe('SagaJournal', () => {
       })
       .catch(e => e);
     expect(events).toEqual(['do a', 'do b', 'undo a A']);
-    expect(error.message).toContain('Could NOT roll back (remove by hand): b (boom)');
+    expect(error.message).toContain(
+      'Could NOT roll back (remove by hand): b (boom)',
+    );
   });
 
   it('counts an undo of something already gone as done', async () => {
@@ -83,7 +88,9 @@ describe('SagaJournal', () => {
       journal.run(logger, async () => {
         throw new Error('name taken');
       }),
-    ).rejects.toThrow('name taken Nothing had been created, so nothing was rolled back.');
+    ).rejects.toThrow(
+      'name taken Nothing had been created, so nothing was rolled back.',
+    );
   });
 
   it('rolls back steps recorded by earlier runs of the same journal', async () => {
@@ -97,7 +104,39 @@ describe('SagaJournal', () => {
         throw new Error('second action failed');
       }),
     ).rejects.toThrow('Rolled back: first action.');
-    expect(events).toEqual(['do first action', 'undo first action FIRST ACTION']);
+    expect(events).toEqual([
+      'do first action',
+      'undo first action FIRST ACTION',
+    ]);
+  });
+});
+
+describe('SagaJournal after a rollback', () => {
+  it('refuses to run again, since checkpoints would hand back deleted ids', async () => {
+    const { step } = tracker();
+    const journal = new SagaJournal();
+    await journal
+      .run(logger, async () => {
+        await journal.step(step('a'));
+        throw new Error('boom');
+      })
+      .catch(() => undefined);
+    await expect(journal.run(logger, async () => 'again')).rejects.toThrow(
+      'Start a new Create instead',
+    );
+  });
+
+  it('lists a failed cleanup inside a step for removal by hand, keeping the step error', async () => {
+    const journal = new SagaJournal();
+    const error = await journal
+      .run(logger, async () => {
+        journal.leftover('IAM user idp-x-ci', new Error('AccessDenied'));
+        throw new Error('could not store the key');
+      })
+      .catch(e => e);
+    expect(error.message).toBe(
+      'could not store the key Nothing had been created, so nothing was rolled back. Could NOT roll back (remove by hand): IAM user idp-x-ci (AccessDenied).',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import { LoggerService } from '@backstage/backend-plugin-api';
 
 /** One unit of work and how to take it back. */
@@ -59,6 +59,33 @@ type Compensation = { name: string; undo: () => Promise<void> };
  */
 export class SagaJournal {
   #done: Compensation[] = [];
+  /** Cleanups inside a failed step that themselves failed: remove by hand. */
+  #leftovers: { name: string; error: Error }[] = [];
+  #rolledBack = false;
+
+  /**
+   * Records that a failed step could not clean up after itself. The
+   * rollback summary lists it under "remove by hand"; the step's own error
+   * stays the one the task fails with.
+   */
+  leftover(name: string, error: unknown): void {
+    this.#leftovers.push({
+      name,
+      error: error instanceof Error ? error : new Error(String(error)),
+    });
+  }
+
+  /**
+   * A task's checkpoints outlive a rollback: retrying a rolled-back task
+   * would hand back the ids of deleted resources, so it is refused.
+   */
+  assertNotRolledBack(): void {
+    if (this.#rolledBack) {
+      throw new InputError(
+        'This run was rolled back after a failure, and retrying it would reuse the ids of resources that were deleted. Start a new Create instead.',
+      );
+    }
+  }
 
   /** Runs a step and records its compensation once it has succeeded. */
   async step<T>(step: SagaStep<T>): Promise<T> {
@@ -77,7 +104,12 @@ export class SagaJournal {
    * reported, and the others still run: a partial cleanup beats none.
    */
   async rollback(logger: LoggerService): Promise<RollbackSummary> {
-    const summary: RollbackSummary = { undone: [], failed: [] };
+    this.#rolledBack = true;
+    const summary: RollbackSummary = {
+      undone: [],
+      failed: [...this.#leftovers],
+    };
+    this.#leftovers = [];
     while (this.#done.length) {
       const { name, undo } = this.#done.pop()!;
       try {
@@ -103,11 +135,14 @@ export class SagaJournal {
    * throws the original error with the summary attached.
    */
   async run<T>(logger: LoggerService, work: () => Promise<T>): Promise<T> {
+    this.assertNotRolledBack();
     try {
       return await work();
     } catch (error) {
       logger.error(
-        `Step failed: ${error instanceof Error ? error.message : String(error)}; rolling back ${this.#done.length} completed step(s)`,
+        `Step failed: ${
+          error instanceof Error ? error.message : String(error)
+        }; rolling back ${this.#done.length} completed step(s)`,
       );
       const summary = await this.rollback(logger);
       throw new SagaRolledBackError(error, summary);
@@ -161,7 +196,11 @@ export async function settleAll<T extends readonly unknown[]>(
   branches: [...{ [K in keyof T]: Promise<T[K]> }],
 ): Promise<T> {
   const results = await Promise.allSettled(branches);
-  const failure = results.find(r => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  const failure = results.find(r => r.status === 'rejected') as
+    | PromiseRejectedResult
+    | undefined;
   if (failure) throw failure.reason;
-  return results.map(r => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  return results.map(
+    r => (r as PromiseFulfilledResult<unknown>).value,
+  ) as unknown as T;
 }
