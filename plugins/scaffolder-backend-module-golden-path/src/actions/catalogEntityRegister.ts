@@ -18,8 +18,12 @@ export function createCatalogEntityRegisterAction(deps: ActionDeps) {
     supportsDryRun: true,
     schema: {
       input: {
-        name: z => z.string().describe('Service name (the golden-path name rule applies)'),
-        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml in the app repository'),
+        name: z =>
+          z
+            .string()
+            .describe('Service name (the golden-path name rule applies)'),
+        catalogInfoUrl: z =>
+          z.string().describe('URL of catalog-info.yaml in the app repository'),
       },
       output: {
         entityRef: z => z.string().describe('Ref of the registered Component'),
@@ -56,9 +60,15 @@ export function createCatalogEntityRegisterAction(deps: ActionDeps) {
 export async function registerInCatalog(
   deps: Pick<ActionDeps, 'catalog' | 'settings'>,
   step: StepContext,
-  opts: { name: string; catalogInfoUrl: string; credentials: () => Promise<BackstageCredentials> },
+  opts: {
+    name: string;
+    catalogInfoUrl: string;
+    credentials: () => Promise<BackstageCredentials>;
+  },
 ): Promise<{ locationId: string; entityRef: string }> {
-  const expectedRef = `component:default/${deriveNames(deps.settings, opts.name).namespace}`;
+  const expectedRef = `component:default/${
+    deriveNames(deps.settings, opts.name).namespace
+  }`;
   const r = await step.journal.step({
     name: `catalog location ${opts.catalogInfoUrl}`,
     do: () =>
@@ -67,8 +77,13 @@ export async function registerInCatalog(
         fn: async () => {
           const existing = await deps.catalog.findLocation(opts.catalogInfoUrl);
           if (existing?.entityRefs.includes(expectedRef)) return existing;
-          const registered = await deps.catalog.register(opts.catalogInfoUrl, await opts.credentials());
-          step.logger.info(`Registered ${opts.catalogInfoUrl} in the catalog as ${expectedRef}`);
+          const registered = await deps.catalog.register(
+            opts.catalogInfoUrl,
+            await opts.credentials(),
+          );
+          step.logger.info(
+            `Registered ${opts.catalogInfoUrl} in the catalog as ${expectedRef}`,
+          );
           return registered;
         },
       }),
@@ -76,6 +91,7 @@ export async function registerInCatalog(
   });
   return {
     locationId: r.locationId,
-    entityRef: r.entityRefs.find(ref => ref.startsWith('component:')) ?? expectedRef,
+    entityRef:
+      r.entityRefs.find(ref => ref.startsWith('component:')) ?? expectedRef,
   };
 }

@@ -41,7 +41,9 @@ export function taskTopic(taskId: string): string {
  */
 export function nameTakenError(name: string, places: string[]): ConflictError {
   return new ConflictError(
-    `Service name "${name}" is already taken: ${places.join(', ')}. Choose another name.`,
+    `Service name "${name}" is already taken: ${places.join(
+      ', ',
+    )}. Choose another name.`,
   );
 }
 
@@ -49,13 +51,20 @@ export function nameTakenError(name: string, places: string[]): ConflictError {
 export interface StepContext {
   logger: LoggerService;
   taskId: string;
-  checkpoint: <T extends JsonValue | void>(opts: { key: string; fn: () => Promise<T> | T }) => Promise<T>;
+  checkpoint: <T extends JsonValue | void>(opts: {
+    key: string;
+    fn: () => Promise<T> | T;
+  }) => Promise<T>;
   journal: SagaJournal;
 }
 
 /** The step context of an action's scaffolder context. */
 export function stepContext(
-  ctx: { logger: LoggerService; task: { id: string }; checkpoint: StepContext['checkpoint'] },
+  ctx: {
+    logger: LoggerService;
+    task: { id: string };
+    checkpoint: StepContext['checkpoint'];
+  },
   journals: SagaJournals,
 ): StepContext {
   return {

@@ -3,7 +3,8 @@ import yaml from 'yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Create the app and GitOps repositories after rendering the skeleton into ./app',
+    description:
+      'Create the app and GitOps repositories after rendering the skeleton into ./app',
     example: yaml.stringify({
       steps: [
         {

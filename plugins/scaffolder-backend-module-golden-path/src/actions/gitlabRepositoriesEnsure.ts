@@ -4,12 +4,29 @@ import { ConflictError, InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { deriveNames } from '../render/derive';
-import { ResolvedServiceRequest, assertImageTag, resolveServiceRequest } from '../render/input';
+import {
+  ResolvedServiceRequest,
+  assertImageTag,
+  resolveServiceRequest,
+} from '../render/input';
 import { renderGitopsRepository } from '../render/gitops';
 import { GitLabApi, GitLabFile } from '../clients/types';
-import { ActionDeps, StepContext, nameTakenError, stepContext, taskTopic } from './deps';
+import {
+  ActionDeps,
+  StepContext,
+  nameTakenError,
+  stepContext,
+  taskTopic,
+} from './deps';
 import { settleAll } from '../saga';
-import { serviceInputSchema, toServiceRequest } from './serviceInput';
+import {
+  ServiceInput,
+  serviceInputSchema,
+  toServiceRequest,
+} from './serviceInput';
+import { PlatformSettings } from '../render/types';
+// The scaffolder hands actions zod's v3 API.
+import type { z as zod } from 'zod/v3';
 import { examples } from './gitlabRepositoriesEnsure.examples';
 
 /** Image tag of the GitOps Deployment until the app's first pipeline pushes one. */
@@ -17,7 +34,10 @@ export const INITIAL_IMAGE_TAG = 'initial';
 
 /** Reads every file under `dir` (skipping .git), paths relative to it. */
 export async function readTree(dir: string): Promise<GitLabFile[]> {
-  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const entries = await fs.readdir(dir, {
+    recursive: true,
+    withFileTypes: true,
+  });
   const files: GitLabFile[] = [];
   for (const entry of entries) {
     if (!entry.isFile()) continue;
@@ -29,13 +49,66 @@ export async function readTree(dir: string): Promise<GitLabFile[]> {
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Inputs of the actions that push the repositories' content. */
+export const repositoryContentInputSchema = {
+  sourcePath: (z: typeof zod) =>
+    z
+      .string()
+      .optional()
+      .describe(
+        'Workspace folder holding the rendered app skeleton (default: the workspace root)',
+      ),
+  initialImageTag: (z: typeof zod) =>
+    z
+      .string()
+      .optional()
+      .describe(
+        `Image tag the GitOps Deployment starts with (default "${INITIAL_IMAGE_TAG}")`,
+      ),
+};
+
+/**
+ * Validates the request and gathers both repositories' content: the
+ * rendered skeleton from the workspace and the rendered GitOps manifests.
+ */
+export async function prepareRepositoryContent(
+  settings: PlatformSettings,
+  workspacePath: string,
+  input: ServiceInput & { sourcePath?: string; initialImageTag?: string },
+) {
+  const request = resolveServiceRequest(settings, toServiceRequest(input));
+  const imageTag = input.initialImageTag ?? INITIAL_IMAGE_TAG;
+  assertImageTag(imageTag, 'initialImageTag');
+  const names = deriveNames(settings, request.name);
+  const sourcePath = input.sourcePath ?? '.';
+  const appFiles = await readTree(
+    resolveSafeChildPath(workspacePath, sourcePath),
+  );
+  if (!appFiles.some(f => f.path === 'catalog-info.yaml')) {
+    throw new InputError(
+      `sourcePath "${sourcePath}" has no catalog-info.yaml: render the skeleton there first (fetch:template with targetPath ${path.posix.join(
+        '.',
+        sourcePath,
+      )})`,
+    );
+  }
+  const gitopsFiles = renderGitopsRepository(settings, request, { imageTag });
+  return { request, names, imageTag, appFiles, gitopsFiles };
+}
+
 /**
  * Finds or creates a project. A project carrying this task's topic is ours
  * (a replay after a crash); any other existing project is a conflict.
  */
 async function ensureProject(
   gitlab: GitLabApi,
-  opts: { groupPath: string; name: string; description: string; taskId: string; serviceName: string },
+  opts: {
+    groupPath: string;
+    name: string;
+    description: string;
+    taskId: string;
+    serviceName: string;
+  },
 ) {
   const fullPath = `${opts.groupPath}/${opts.name}`;
   const topic = taskTopic(opts.taskId);
@@ -75,36 +148,34 @@ export function createGitlabRepositoriesEnsureAction(deps: ActionDeps) {
     schema: {
       input: {
         ...serviceInputSchema,
-        sourcePath: z =>
-          z.string().optional().describe('Workspace folder holding the rendered app skeleton (default: the workspace root)'),
-        initialImageTag: z =>
-          z.string().optional().describe(`Image tag the GitOps Deployment starts with (default "${INITIAL_IMAGE_TAG}")`),
+        ...repositoryContentInputSchema,
       },
       output: {
-        appRepoUrl: z => z.string().describe('Browser URL of the app repository'),
-        pipelinesUrl: z => z.string().describe('Pipelines of the app repository'),
-        gitopsRepoUrl: z => z.string().describe('Browser URL of the GitOps repository'),
-        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml in the app repository'),
+        appRepoUrl: z =>
+          z.string().describe('Browser URL of the app repository'),
+        pipelinesUrl: z =>
+          z.string().describe('Pipelines of the app repository'),
+        gitopsRepoUrl: z =>
+          z.string().describe('Browser URL of the GitOps repository'),
+        catalogInfoUrl: z =>
+          z.string().describe('URL of catalog-info.yaml in the app repository'),
       },
     },
     async handler(ctx) {
-      const request = resolveServiceRequest(deps.settings, toServiceRequest(ctx.input));
-      const imageTag = ctx.input.initialImageTag ?? INITIAL_IMAGE_TAG;
-      assertImageTag(imageTag, 'initialImageTag');
-      const names = deriveNames(deps.settings, request.name);
-      const sourceDir = resolveSafeChildPath(ctx.workspacePath, ctx.input.sourcePath ?? '.');
-      const appFiles = await readTree(sourceDir);
-      if (!appFiles.some(f => f.path === 'catalog-info.yaml')) {
-        throw new InputError(
-          `sourcePath "${ctx.input.sourcePath ?? '.'}" has no catalog-info.yaml: render the skeleton there first (fetch:template)`,
+      const { request, names, appFiles, gitopsFiles } =
+        await prepareRepositoryContent(
+          deps.settings,
+          ctx.workspacePath,
+          ctx.input,
         );
-      }
-      const gitopsFiles = renderGitopsRepository(deps.settings, request, { imageTag });
       const outputs = () => {
         ctx.output('appRepoUrl', names.appRepoWebUrl);
         ctx.output('pipelinesUrl', `${names.appRepoWebUrl}/-/pipelines`);
         ctx.output('gitopsRepoUrl', names.gitopsRepoWebUrl);
-        ctx.output('catalogInfoUrl', `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`);
+        ctx.output(
+          'catalogInfoUrl',
+          `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`,
+        );
       };
       if (ctx.isDryRun) {
         ctx.logger.info(
@@ -143,7 +214,9 @@ function projectStep(
             taskId: step.taskId,
             serviceName: opts.serviceName,
           });
-          step.logger.info(`GitLab project ${p.pathWithNamespace} ready (id ${p.id})`);
+          step.logger.info(
+            `GitLab project ${p.pathWithNamespace} ready (id ${p.id})`,
+          );
           return { id: p.id, pathWithNamespace: p.pathWithNamespace };
         },
       }),
@@ -194,12 +267,22 @@ export async function ensureRepositories(
   const names = deriveNames(deps.settings, request.name);
   const app = opts.app ?? (await claimAppRepository(deps, step, request));
 
-  const push = async (project: ProjectRef, files: GitLabFile[], message: string) => {
+  const push = async (
+    project: ProjectRef,
+    files: GitLabFile[],
+    message: string,
+  ) => {
     await step.checkpoint({
       key: `ensure.gitlab.commit.${project.pathWithNamespace}`,
       fn: async () => {
-        const { sha } = await gitlab.commitFiles(project.id, { branch: 'main', message, files });
-        step.logger.info(`Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`);
+        const { sha } = await gitlab.commitFiles(project.id, {
+          branch: 'main',
+          message,
+          files,
+        });
+        step.logger.info(
+          `Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`,
+        );
         return sha;
       },
     });
@@ -230,15 +313,26 @@ export async function ensureRepositories(
           accessLevel: 40,
           expiresAt: oneYearFrom(new Date()),
         });
-        await gitlab.setVariable(app.id, { key: 'GITOPS_DEPLOY_TOKEN', value: token, masked: true, protected: true });
-        step.logger.info(`Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`);
+        await gitlab.setVariable(app.id, {
+          key: 'GITOPS_DEPLOY_TOKEN',
+          value: token,
+          masked: true,
+          protected: true,
+        });
+        step.logger.info(
+          `Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`,
+        );
         return id;
       },
     }),
   );
   const [gitops] = await settleAll([
     gitopsProject,
-    push(app, opts.appFiles, `Initial commit of ${request.name} from the golden-path template`),
+    push(
+      app,
+      opts.appFiles,
+      `Initial commit of ${request.name} from the golden-path template`,
+    ),
     gitopsPushed,
     deployToken,
   ]);

@@ -10,7 +10,11 @@ export const examples: TemplateExample[] = [
           id: 'namespace',
           action: 'idp:kubernetes:bundle:apply',
           name: 'Apply namespace, network policies and RBAC',
-          input: { name: 'payments-api', owner: 'group:default/team-payments', port: 3000 },
+          input: {
+            name: 'payments-api',
+            owner: 'group:default/team-payments',
+            port: 3000,
+          },
         },
       ],
     }),

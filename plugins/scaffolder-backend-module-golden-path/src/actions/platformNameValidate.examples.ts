@@ -3,7 +3,8 @@ import yaml from 'yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Validate the service name entered in the form and derive its names',
+    description:
+      'Validate the service name entered in the form and derive its names',
     example: yaml.stringify({
       steps: [
         {

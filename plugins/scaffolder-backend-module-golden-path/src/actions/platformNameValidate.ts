@@ -8,7 +8,9 @@ import { examples } from './platformNameValidate.examples';
  * Checks a service name against the golden-path rule (pure, no calls) and
  * outputs every name and URL derived from it.
  */
-export function createPlatformNameValidateAction(opts: { settings: PlatformSettings }) {
+export function createPlatformNameValidateAction(opts: {
+  settings: PlatformSettings;
+}) {
   return createTemplateAction({
     id: 'idp:platform:name:validate',
     description:
@@ -17,17 +19,27 @@ export function createPlatformNameValidateAction(opts: { settings: PlatformSetti
     supportsDryRun: true,
     schema: {
       input: {
-        name: z => z.string().describe(`The service name; must match ${SERVICE_NAME_PATTERN}.`),
+        name: z =>
+          z
+            .string()
+            .describe(`The service name; must match ${SERVICE_NAME_PATTERN}.`),
       },
       output: {
-        appRepoPath: z => z.string().describe('GitLab project path of the app repository'),
-        gitopsRepoPath: z => z.string().describe('GitLab project path of the GitOps repository'),
-        namespace: z => z.string().describe('Kubernetes namespace of the service'),
+        appRepoPath: z =>
+          z.string().describe('GitLab project path of the app repository'),
+        gitopsRepoPath: z =>
+          z.string().describe('GitLab project path of the GitOps repository'),
+        namespace: z =>
+          z.string().describe('Kubernetes namespace of the service'),
         ecrRepository: z => z.string().describe('ECR repository name'),
-        appRepoUrl: z => z.string().describe('Browser URL of the app repository'),
-        pipelinesUrl: z => z.string().describe('Browser URL of the app repository pipelines'),
-        gitopsRepoUrl: z => z.string().describe('Browser URL of the GitOps repository'),
-        argocdAppUrl: z => z.string().describe('The application in the ArgoCD UI'),
+        appRepoUrl: z =>
+          z.string().describe('Browser URL of the app repository'),
+        pipelinesUrl: z =>
+          z.string().describe('Browser URL of the app repository pipelines'),
+        gitopsRepoUrl: z =>
+          z.string().describe('Browser URL of the GitOps repository'),
+        argocdAppUrl: z =>
+          z.string().describe('The application in the ArgoCD UI'),
         liveUrl: z => z.string().describe('Where the service will be served'),
       },
     },

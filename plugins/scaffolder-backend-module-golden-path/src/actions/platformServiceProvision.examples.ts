@@ -3,7 +3,8 @@ import yaml from 'yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Provision everything a new service gets, after rendering the skeleton into ./app',
+    description:
+      'Provision everything a new service gets, after rendering the skeleton into ./app',
     example: yaml.stringify({
       steps: [
         {

@@ -1,22 +1,22 @@
-import path from 'node:path';
-import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
-import { deriveNames } from '../render/derive';
-import { renderGitopsRepository } from '../render/gitops';
-import { assertImageTag, resolveServiceRequest } from '../render/input';
 import { settleAll } from '../saga';
 import { ActionDeps, stepContext } from './deps';
-import { serviceInputSchema, toServiceRequest } from './serviceInput';
-import { ensureArgoApplication, ensureArgoProject } from './argocdApplicationEnsure';
+import { serviceInputSchema } from './serviceInput';
+import {
+  ensureArgoApplication,
+  ensureArgoProject,
+} from './argocdApplicationEnsure';
 import { ensureCiCredentials, ensureRegistry } from './awsEcrEnsure';
 import {
-  INITIAL_IMAGE_TAG,
   claimAppRepository,
   ensureRepositories,
-  readTree,
+  prepareRepositoryContent,
+  repositoryContentInputSchema,
 } from './gitlabRepositoriesEnsure';
-import { applyNamespaceBundle, renderNamespaceBundle } from './kubernetesBundleApply';
+import {
+  applyNamespaceBundle,
+  renderNamespaceBundle,
+} from './kubernetesBundleApply';
 import { examples } from './platformServiceProvision.examples';
 
 /**
@@ -43,36 +43,39 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
     schema: {
       input: {
         ...serviceInputSchema,
-        sourcePath: z =>
-          z.string().optional().describe('Workspace folder holding the rendered app skeleton (default: the workspace root)'),
+        ...repositoryContentInputSchema,
         ciCredentials: z =>
-          z.boolean().optional().describe('Create an IAM user for the pipeline, its key stored as masked GitLab variables (default true)'),
-        initialImageTag: z =>
-          z.string().optional().describe(`Image tag the GitOps Deployment starts with (default "${INITIAL_IMAGE_TAG}")`),
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Create an IAM user for the pipeline, its key stored as masked GitLab variables (default true)',
+            ),
       },
       output: {
-        appRepoUrl: z => z.string().describe('Browser URL of the app repository'),
-        pipelinesUrl: z => z.string().describe('Pipelines of the app repository'),
-        gitopsRepoUrl: z => z.string().describe('Browser URL of the GitOps repository'),
-        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml in the app repository'),
-        repositoryUri: z => z.string().describe('Image repository URI to push to'),
-        argocdAppUrl: z => z.string().describe('The application in the ArgoCD UI'),
-        namespace: z => z.string().describe('Kubernetes namespace of the service'),
+        appRepoUrl: z =>
+          z.string().describe('Browser URL of the app repository'),
+        pipelinesUrl: z =>
+          z.string().describe('Pipelines of the app repository'),
+        gitopsRepoUrl: z =>
+          z.string().describe('Browser URL of the GitOps repository'),
+        catalogInfoUrl: z =>
+          z.string().describe('URL of catalog-info.yaml in the app repository'),
+        repositoryUri: z =>
+          z.string().describe('Image repository URI to push to'),
+        argocdAppUrl: z =>
+          z.string().describe('The application in the ArgoCD UI'),
+        namespace: z =>
+          z.string().describe('Kubernetes namespace of the service'),
       },
     },
     async handler(ctx) {
-      const request = resolveServiceRequest(deps.settings, toServiceRequest(ctx.input));
-      const imageTag = ctx.input.initialImageTag ?? INITIAL_IMAGE_TAG;
-      assertImageTag(imageTag, 'initialImageTag');
-      const names = deriveNames(deps.settings, request.name);
-      const sourcePath = ctx.input.sourcePath ?? '.';
-      const appFiles = await readTree(resolveSafeChildPath(ctx.workspacePath, sourcePath));
-      if (!appFiles.some(f => f.path === 'catalog-info.yaml')) {
-        throw new InputError(
-          `sourcePath "${sourcePath}" has no catalog-info.yaml: render the skeleton there first (fetch:template with targetPath ${path.posix.join('.', sourcePath)})`,
+      const { request, names, appFiles, gitopsFiles } =
+        await prepareRepositoryContent(
+          deps.settings,
+          ctx.workspacePath,
+          ctx.input,
         );
-      }
-      const gitopsFiles = renderGitopsRepository(deps.settings, request, { imageTag });
       const bundle = renderNamespaceBundle(deps.settings, request);
       const ciCredentials = ctx.input.ciCredentials ?? true;
 
@@ -101,13 +104,17 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
             repositories,
             ensureRegistry(deps, step, request.name).then(({ policy }) =>
               ciCredentials
-                ? ensureCiCredentials(deps, step, { name: request.name, policyArn: policy.arn })
+                ? ensureCiCredentials(deps, step, {
+                    name: request.name,
+                    policyArn: policy.arn,
+                  })
                 : undefined,
             ),
             // ArgoCD checks the repository when the application is created.
-            settleAll([ensureArgoProject(deps, step, request), gitopsReady]).then(() =>
-              ensureArgoApplication(deps, step, request),
-            ),
+            settleAll([
+              ensureArgoProject(deps, step, request),
+              gitopsReady,
+            ]).then(() => ensureArgoApplication(deps, step, request)),
             applyNamespaceBundle(deps, step, bundle),
           ]);
         });
@@ -119,8 +126,14 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
       ctx.output('appRepoUrl', names.appRepoWebUrl);
       ctx.output('pipelinesUrl', `${names.appRepoWebUrl}/-/pipelines`);
       ctx.output('gitopsRepoUrl', names.gitopsRepoWebUrl);
-      ctx.output('catalogInfoUrl', `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`);
-      ctx.output('repositoryUri', `${deps.settings.ecrRegistry}/${names.ecrRepository}`);
+      ctx.output(
+        'catalogInfoUrl',
+        `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`,
+      );
+      ctx.output(
+        'repositoryUri',
+        `${deps.settings.ecrRegistry}/${names.ecrRepository}`,
+      );
       ctx.output('argocdAppUrl', names.argocdAppUrl);
       ctx.output('namespace', names.namespace);
     },

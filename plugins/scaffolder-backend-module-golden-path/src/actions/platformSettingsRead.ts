@@ -6,7 +6,9 @@ import { examples } from './platformSettingsRead.examples';
  * Hands the platform settings a skeleton needs (hosts, groups, registry) to
  * the template, so template authors never hard-code them. No secrets.
  */
-export function createPlatformSettingsReadAction(opts: { settings: PlatformSettings }) {
+export function createPlatformSettingsReadAction(opts: {
+  settings: PlatformSettings;
+}) {
   return createTemplateAction({
     id: 'idp:platform:settings:read',
     description:
@@ -17,7 +19,8 @@ export function createPlatformSettingsReadAction(opts: { settings: PlatformSetti
       output: {
         gitlabHost: z => z.string().describe('GitLab host'),
         appGroup: z => z.string().describe('GitLab group of app repositories'),
-        gitopsGroup: z => z.string().describe('GitLab group of GitOps repositories'),
+        gitopsGroup: z =>
+          z.string().describe('GitLab group of GitOps repositories'),
         ecrRegistry: z => z.string().describe('ECR registry host'),
         awsRegion: z => z.string().describe('AWS region'),
         baseDomain: z => z.string().describe('Base domain of service hosts'),

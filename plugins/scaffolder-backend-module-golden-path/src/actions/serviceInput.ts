@@ -7,12 +7,18 @@ import type { z as zod } from 'zod/v3';
  * defaults run), so defaults are applied by the render layer.
  */
 export const serviceInputSchema = {
-  name: (z: typeof zod) => z.string().describe('Service name (the golden-path name rule applies)'),
-  owner: (z: typeof zod) => z.string().describe('Owner entity ref, e.g. group:default/team-a'),
+  name: (z: typeof zod) =>
+    z.string().describe('Service name (the golden-path name rule applies)'),
+  owner: (z: typeof zod) =>
+    z.string().describe('Owner entity ref, e.g. group:default/team-a'),
   description: (z: typeof zod) =>
     z.string().optional().describe('What the service does; any text'),
   port: (z: typeof zod) =>
-    z.number().int().optional().describe('Container port the app listens on (default 3000)'),
+    z
+      .number()
+      .int()
+      .optional()
+      .describe('Container port the app listens on (default 3000)'),
   replicas: (z: typeof zod) =>
     z.number().int().optional().describe('Number of replicas (default 2)'),
 };
