@@ -10,12 +10,13 @@ export interface Config {
      */
     signIn?: 'guest' | 'github';
 
-    /** GitLab; the API token lives in `integrations.gitlab[].token` for this host. */
+    /**
+     * GitLab. The connection (apiBaseUrl, baseUrl, token) is Backstage's own
+     * `integrations.gitlab[]` entry for this host.
+     */
     gitlab?: {
       /** Host of the GitLab instance, e.g. gitlab.example.com. Env: GITLAB_HOST. */
       host?: string;
-      /** API base URL when it is not https://<host>/api/v4 (e.g. the local sandbox). */
-      apiBaseUrl?: string;
       /** Full path of the group that holds app repositories. Env: GITLAB_APP_GROUP. */
       appGroup?: string;
       /** Full path of the platform group that holds GitOps repositories. Env: GITLAB_GITOPS_GROUP. */

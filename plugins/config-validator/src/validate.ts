@@ -1,5 +1,8 @@
 import { Config } from '@backstage/config';
-import { goldenPathSchema } from './goldenPathSchema';
+import {
+  goldenPathConfigSchema,
+  requiredGoldenPathKeys,
+} from '@internal/plugin-golden-path-node';
 import { ConfigProblem } from './problems';
 
 /** Which rule set applies: local development or a real deployment. */
@@ -15,10 +18,12 @@ export interface ValidationContext {
 }
 
 /**
- * The production rules: key, the environment variable that usually sets it,
- * and what the key is for (used in the "missing" message).
+ * The production rules outside our own section: key, the environment
+ * variable that usually sets it, and what the key is for (used in the
+ * "missing" message). Our `goldenPath` keys come from their declaration in
+ * @internal/plugin-golden-path-node, which the settings reader uses too.
  */
-const REQUIRED_IN_PRODUCTION: Array<
+const REQUIRED_OUTSIDE_GOLDEN_PATH: Array<
   [key: string, envVar: string, what: string]
 > = [
   ['app.baseUrl', 'APP_BASE_URL', 'the public URL of the portal'],
@@ -29,44 +34,6 @@ const REQUIRED_IN_PRODUCTION: Array<
     'backend.database.connection.password',
     'POSTGRES_PASSWORD',
     'the PostgreSQL password',
-  ],
-  ['goldenPath.gitlab.host', 'GITLAB_HOST', 'the GitLab host'],
-  [
-    'goldenPath.gitlab.appGroup',
-    'GITLAB_APP_GROUP',
-    'the GitLab group for app repositories',
-  ],
-  [
-    'goldenPath.gitlab.gitopsGroup',
-    'GITLAB_GITOPS_GROUP',
-    'the GitLab platform group for GitOps repositories',
-  ],
-  ['goldenPath.argocd.url', 'ARGOCD_URL', 'the ArgoCD URL'],
-  ['goldenPath.argocd.token', 'ARGOCD_TOKEN', 'the ArgoCD API token'],
-  ['goldenPath.aws.accountId', 'AWS_ACCOUNT_ID', 'the AWS account id'],
-  ['goldenPath.aws.region', 'AWS_REGION', 'the AWS region'],
-  ['goldenPath.aws.ecrRegistry', 'ECR_REGISTRY', 'the ECR registry host'],
-  ['goldenPath.kubernetes.url', 'K8S_API_URL', 'the Kubernetes API server URL'],
-  [
-    'goldenPath.kubernetes.token',
-    'K8S_TOKEN',
-    'the Kubernetes service-account token',
-  ],
-  ['goldenPath.baseDomain', 'BASE_DOMAIN', 'the base domain for service hosts'],
-  [
-    'goldenPath.ingress.certificateArn',
-    'ACM_CERTIFICATE_ARN',
-    'the ACM certificate ARN',
-  ],
-  [
-    'goldenPath.ingress.albGroupName',
-    'ALB_GROUP_NAME',
-    'the shared ALB group name',
-  ],
-  [
-    'goldenPath.ingress.loadBalancerSourceCidrs',
-    'VPC_CIDR',
-    'the CIDRs the load balancer sends traffic from',
   ],
 ];
 
@@ -94,7 +61,7 @@ function isLocalhost(url: string | undefined): boolean {
 function goldenPathShapeProblems(config: Config): ConfigProblem[] {
   const raw = config.getOptional('goldenPath');
   if (raw === undefined) return [];
-  const result = goldenPathSchema.safeParse(raw);
+  const result = goldenPathConfigSchema.safeParse(raw);
   if (result.success) return [];
   return result.error.issues
     .map(issue => {
@@ -208,8 +175,11 @@ function productionProblems(
     }
   }
 
-  for (const [key, envVar, what] of REQUIRED_IN_PRODUCTION) {
+  for (const [key, envVar, what] of REQUIRED_OUTSIDE_GOLDEN_PATH) {
     if (!isSet(config, key)) add(key, `is missing: ${what}`, envVar);
+  }
+  for (const [key, { env, what }] of requiredGoldenPathKeys()) {
+    if (!isSet(config, key)) add(key, `is missing: ${what}`, env);
   }
   for (const key of ['app.baseUrl', 'backend.baseUrl']) {
     if (isLocalhost(str(config, key))) {
@@ -239,7 +209,6 @@ function productionProblems(
   for (const [key, envVar] of [
     ['goldenPath.argocd.url', 'ARGOCD_URL'],
     ['goldenPath.kubernetes.url', 'K8S_API_URL'],
-    ['goldenPath.gitlab.apiBaseUrl', undefined],
   ] as const) {
     if (str(config, key)?.startsWith('http://')) {
       add(
@@ -266,6 +235,12 @@ function productionProblems(
   ).find(
     c => gitlabHost !== undefined && c.getOptionalString('host') === gitlabHost,
   );
+  if (integration?.getOptionalString('apiBaseUrl')?.startsWith('http://')) {
+    add(
+      'integrations.gitlab',
+      `apiBaseUrl of host "${gitlabHost}" uses http://: tokens would travel unencrypted; use https://`,
+    );
+  }
   if (!integration?.getOptionalString('token')) {
     add(
       'integrations.gitlab',

@@ -1,21 +1,4 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
-import { Config, ConfigReader } from '@backstage/config';
-import { ArgoCdClient } from '@internal/plugin-scaffolder-backend-module-golden-path';
-import { ArgoCdApplicationStatus } from './types';
-
-/**
- * Reads for a card must answer quickly: at most two attempts within a few
- * seconds, whatever retry the scaffolder's provisioning is configured with.
- */
-export const ARGOCD_READ_OVERRIDES = {
-  retry: {
-    maxAttempts: 2,
-    baseDelayMs: 200,
-    maxDelayMs: 1_000,
-    maxTotalMs: 5_000,
-  },
-  requestTimeoutMs: 10_000,
-};
+import { ArgoCdApplicationStatus } from '@internal/plugin-golden-path-common';
 
 /** An ArgoCD Application name: a DNS-1123 subdomain. */
 const APPLICATION_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -27,22 +10,6 @@ export function isApplicationName(name: unknown): name is string {
     name.length <= 253 &&
     APPLICATION_NAME.test(name)
   );
-}
-
-/** The ArgoCD client of the scaffolder module, with read-friendly retries. */
-export function argoCdClientFromConfig(
-  config: Config,
-  logger?: LoggerService,
-): ArgoCdClient {
-  // Later configs win: the overrides go last.
-  const readConfig = ConfigReader.fromConfigs([
-    { context: 'app-config', data: config.get() },
-    {
-      context: 'golden-path-backend',
-      data: { goldenPath: { argocd: ARGOCD_READ_OVERRIDES } },
-    },
-  ]);
-  return ArgoCdClient.fromConfig(readConfig, { logger });
 }
 
 /** Browser URL of a repository URL ArgoCD clones (`https://…/x.git`), or null. */

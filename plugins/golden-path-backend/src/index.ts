@@ -5,8 +5,3 @@
  * @packageDocumentation
  */
 export { goldenPathPlugin as default } from './plugin';
-export type {
-  ArgoCdApplicationStatus,
-  LatestPipeline,
-  PipelineStage,
-} from './types';

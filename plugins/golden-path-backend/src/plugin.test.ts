@@ -18,7 +18,6 @@ const config = {
   goldenPath: {
     gitlab: {
       host: 'gitlab.test',
-      apiBaseUrl: GITLAB_API,
       appGroup: 'apps',
       gitopsGroup: 'platform/gitops',
     },
@@ -32,7 +31,11 @@ const config = {
   },
   integrations: {
     gitlab: [
-      { host: 'gitlab.example.com', token: 'another-token' },
+      {
+        host: 'gitlab.example.com',
+        apiBaseUrl: 'https://gitlab.example.com/api/v4',
+        token: 'another-token',
+      },
       { host: 'gitlab.test', apiBaseUrl: GITLAB_API, token: GITLAB_TOKEN },
     ],
   },
@@ -543,7 +546,12 @@ describe('configuration', () => {
 
   it('answers 503 when no integration has a token for the GitLab host', async () => {
     const server = await startBackend({
-      data: { ...config, integrations: { gitlab: [{ host: 'gitlab.test' }] } },
+      data: {
+        ...config,
+        integrations: {
+          gitlab: [{ host: 'gitlab.test', apiBaseUrl: GITLAB_API }],
+        },
+      },
     });
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')

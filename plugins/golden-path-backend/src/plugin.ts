@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { goldenPathServiceRef } from '@internal/plugin-golden-path-node';
 import { createRouter } from './router';
 
 /**
@@ -18,9 +19,10 @@ export const goldenPathPlugin = createBackendPlugin({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
+        goldenPath: goldenPathServiceRef,
       },
-      async init({ config, logger, httpRouter }) {
-        httpRouter.use(await createRouter({ config, logger }));
+      async init({ config, logger, httpRouter, goldenPath }) {
+        httpRouter.use(await createRouter({ config, logger, goldenPath }));
       },
     });
   },

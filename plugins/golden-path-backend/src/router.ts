@@ -11,16 +11,20 @@ import {
 import express from 'express';
 import Router from 'express-promise-router';
 import {
-  argoCdClientFromConfig,
-  isApplicationName,
-  toApplicationStatus,
-} from './argocd';
-import { GitLabPipelinesClient, isProjectPath } from './GitLabPipelinesClient';
-import { ArgoCdApplicationStatus, LatestPipeline } from './types';
+  ArgoCdApplicationStatus,
+  LatestPipeline,
+} from '@internal/plugin-golden-path-common';
+import {
+  GoldenPathService,
+  isProjectPath,
+  readArgoCdSettings,
+} from '@internal/plugin-golden-path-node';
+import { isApplicationName, toApplicationStatus } from './argocd';
 
 export interface RouterOptions {
   config: Config;
   logger: LoggerService;
+  goldenPath: GoldenPathService;
 }
 
 /** Every token in config that must never appear in an answer. */
@@ -31,28 +35,6 @@ function secretsOf(config: Config): string[] {
     tokens.push(gitlab.getOptionalString('token'));
   }
   return tokens.filter((t): t is string => typeof t === 'string' && t !== '');
-}
-
-/**
- * Clients are built on first use, so a backend without `goldenPath` config
- * still starts; the routes then answer 503 naming the missing config.
- */
-function lazy<T>(what: string, build: () => T): () => T {
-  let value: T | undefined;
-  return () => {
-    if (value === undefined) {
-      try {
-        value = build();
-      } catch (error) {
-        throw new ServiceUnavailableError(
-          `${what} is not configured: ${
-            isError(error) ? error.message : String(error)
-          }`,
-        );
-      }
-    }
-    return value;
-  };
 }
 
 /**
@@ -67,13 +49,7 @@ function lazy<T>(what: string, build: () => T): () => T {
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { config, logger } = options;
-  const argocd = lazy('ArgoCD (goldenPath.argocd)', () =>
-    argoCdClientFromConfig(config, logger),
-  );
-  const gitlab = lazy('GitLab (goldenPath.gitlab)', () =>
-    GitLabPipelinesClient.fromConfig(config),
-  );
+  const { config, logger, goldenPath } = options;
 
   const redact = (text: string) =>
     secretsOf(config).reduce(
@@ -111,17 +87,17 @@ export async function createRouter(
     }
     let app: Record<string, any> | undefined;
     try {
-      app = await argocd().getApplication(name);
+      app = await goldenPath.argocdQuickReads().getApplication(name);
     } catch (error) {
       throw safeError(error);
     }
     if (!app) {
       throw new NotFoundError(`ArgoCD application '${name}' not found`);
     }
+    const { url, namespace } = readArgoCdSettings(config);
     const body: ArgoCdApplicationStatus = toApplicationStatus(name, app, {
-      argocdUrl: config.getString('goldenPath.argocd.url'),
-      namespace:
-        config.getOptionalString('goldenPath.argocd.namespace') ?? 'argocd',
+      argocdUrl: url,
+      namespace,
     });
     res.json(JSON.parse(redact(JSON.stringify(body))));
   });
@@ -157,7 +133,9 @@ export async function createRouter(
     }
     let pipeline: LatestPipeline | undefined;
     try {
-      pipeline = await gitlab().getLatestPipeline(project, { ref });
+      pipeline = await goldenPath
+        .pipelines()
+        .getLatestPipeline(project, { ref });
     } catch (error) {
       throw safeError(error);
     }

@@ -5,7 +5,7 @@ import {
   useApi,
 } from '@backstage/frontend-plugin-api';
 import { useCallback } from 'react';
-import { ArgoCdApplicationStatus, LatestPipeline } from './types';
+import { ArgoCdApplicationStatus, LatestPipeline } from '@internal/plugin-golden-path-common';
 
 /** The backend plugin's id, as discovery knows it. */
 export const BACKEND_PLUGIN_ID = 'golden-path';

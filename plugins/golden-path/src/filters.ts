@@ -1,10 +1,9 @@
 import { Entity } from '@backstage/catalog-model';
 
-/** Names the entity's ArgoCD Application. */
-export const ARGOCD_APP_NAME_ANNOTATION = 'argocd/app-name';
-
-/** The full path of the entity's GitLab project (its app repository). */
-export const GITLAB_PROJECT_SLUG_ANNOTATION = 'gitlab.com/project-slug';
+import {
+  ARGOCD_APP_NAME_ANNOTATION,
+  GITLAB_PROJECT_SLUG_ANNOTATION,
+} from '@internal/plugin-golden-path-common';
 
 function annotation(entity: Entity, key: string): string | undefined {
   const value = entity.metadata.annotations?.[key]?.trim();

@@ -6,14 +6,4 @@
  */
 export { goldenPathPlugin as default } from './plugin';
 export { argoCdEntityCard, pipelineEntityCard } from './plugin';
-export {
-  ARGOCD_APP_NAME_ANNOTATION,
-  GITLAB_PROJECT_SLUG_ANNOTATION,
-  isArgoCdAvailable,
-  isGitLabPipelineAvailable,
-} from './filters';
-export type {
-  ArgoCdApplicationStatus,
-  LatestPipeline,
-  PipelineStage,
-} from './types';
+export { isArgoCdAvailable, isGitLabPipelineAvailable } from './filters';

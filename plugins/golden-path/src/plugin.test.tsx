@@ -16,7 +16,7 @@ import goldenPathPlugin, {
   isGitLabPipelineAvailable,
   pipelineEntityCard,
 } from './index';
-import { ArgoCdApplicationStatus, LatestPipeline } from './types';
+import { ArgoCdApplicationStatus, LatestPipeline } from '@internal/plugin-golden-path-common';
 
 const BACKEND = 'http://backstage.test/api/golden-path';
 

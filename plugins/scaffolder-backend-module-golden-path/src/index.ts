@@ -4,8 +4,6 @@
  * @packageDocumentation
  */
 export { scaffolderModuleGoldenPath as default } from './module';
-export * from './render/name';
-// Reused by @internal/plugin-golden-path-backend (read-only status for the portal).
-export { ArgoCdClient } from './clients/ArgoCdClient';
-export type { ArgoCdClientOptions } from './clients/ArgoCdClient';
-export { gitlabConnectionFromConfig } from './clients/GitLabClient';
+// The render layer is pure and public: the sandbox's tests and the benchmark
+// use it to produce the exact objects Create would send.
+export * from './render';

@@ -4,18 +4,17 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import {
+  CatalogGateway,
+  goldenPathServiceRef,
+} from '@internal/plugin-golden-path-node';
 import { createGoldenPathActions } from './actions';
-import { ArgoCdClient } from './clients/ArgoCdClient';
-import { AwsRegistryClient } from './clients/AwsRegistryClient';
-import { CatalogGateway } from './clients/CatalogGateway';
-import { GitLabClient } from './clients/GitLabClient';
-import { KubernetesClient } from './clients/KubernetesClient';
 import { SagaJournals } from './saga';
-import { readPlatformSettings } from './settings';
 
 /**
- * Registers the golden-path scaffolder actions. Only wiring lives here:
- * read config once, build clients, register actions.
+ * Registers the golden-path scaffolder actions. Only wiring lives here: the
+ * settings and clients come from the golden-path service (config read once,
+ * this plugin's logger), the actions get them injected.
  */
 export const scaffolderModuleGoldenPath = createBackendModule({
   pluginId: 'scaffolder',
@@ -24,18 +23,18 @@ export const scaffolderModuleGoldenPath = createBackendModule({
     env.registerInit({
       deps: {
         scaffolder: scaffolderActionsExtensionPoint,
-        config: coreServices.rootConfig,
         auth: coreServices.auth,
         catalog: catalogServiceRef,
+        goldenPath: goldenPathServiceRef,
       },
-      async init({ scaffolder, config, auth, catalog }) {
+      async init({ scaffolder, auth, catalog, goldenPath }) {
         scaffolder.addActions(
           ...createGoldenPathActions({
-            settings: readPlatformSettings(config),
-            gitlab: GitLabClient.fromConfig(config),
-            aws: AwsRegistryClient.fromConfig(config),
-            argocd: ArgoCdClient.fromConfig(config),
-            kubernetes: KubernetesClient.fromConfig(config),
+            settings: goldenPath.settings().platform,
+            gitlab: goldenPath.gitlab(),
+            aws: goldenPath.aws(),
+            argocd: goldenPath.argocd(),
+            kubernetes: goldenPath.kubernetes(),
             catalog: new CatalogGateway(catalog, auth),
             journals: new SagaJournals(),
           }),

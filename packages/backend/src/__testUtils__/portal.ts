@@ -54,7 +54,7 @@ export async function startPortal(): Promise<{
       gitlab: [{ host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`, baseUrl: sandbox.urls.gitlab, token: 'sandbox-token' }],
     },
     goldenPath: {
-      gitlab: { host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4` },
+      gitlab: { host: gitlabHost },
       aws: { endpoint: sandbox.urls.aws },
       argocd: { url: sandbox.urls.argocd },
       kubernetes: { url: sandbox.urls.kubernetes },

@@ -2,17 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-// The portal's real client and render functions must work against the fake unchanged; the plugin exports them from src/ only.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { ArgoCdClient } from '@internal/plugin-scaffolder-backend-module-golden-path/src/clients/ArgoCdClient';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
+import { ArgoCdClient } from '@internal/plugin-golden-path-node';
 import {
   PlatformSettings,
   renderApplication,
   renderAppProject,
-} from '@internal/plugin-scaffolder-backend-module-golden-path/src/render';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { exampleRequest, exampleSettings } from '@internal/plugin-scaffolder-backend-module-golden-path/src/__testUtils__/fixtures';
+} from '@internal/plugin-scaffolder-backend-module-golden-path';
+import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import { GitRepos } from '../git';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
 import {

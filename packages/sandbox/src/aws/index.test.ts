@@ -16,16 +16,10 @@ import {
   ListAttachedUserPoliciesCommand,
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
-// The portal's real client must work against the fake unchanged; the plugin exports it from src/ only.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { AwsRegistryClient } from '@internal/plugin-scaffolder-backend-module-golden-path/src/clients/AwsRegistryClient';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import {
-  renderEcrLifecyclePolicy,
-  renderEcrPolicy,
-} from '@internal/plugin-scaffolder-backend-module-golden-path/src/render/iam';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { exampleSettings } from '@internal/plugin-scaffolder-backend-module-golden-path/src/__testUtils__/fixtures';
+import { AwsRegistryClient } from '@internal/plugin-golden-path-node';
+import { renderEcrLifecyclePolicy } from '@internal/plugin-golden-path-node';
+import { renderEcrPolicy } from '@internal/plugin-scaffolder-backend-module-golden-path';
+import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import express from 'express';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
 import { awsFake } from '.';

@@ -7,9 +7,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import express from 'express';
 import { Gitlab } from '@gitbeaker/rest';
-// The real client, unchanged: the plugin does not export it, so reach into its src.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { GitLabClient } from '@internal/plugin-scaffolder-backend-module-golden-path/src/clients/GitLabClient';
+import { GitLabClient } from '@internal/plugin-golden-path-node';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
 import { GITLAB_OPERATIONS, gitlabFake } from './index';
 

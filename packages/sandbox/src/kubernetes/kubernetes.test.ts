@@ -10,19 +10,15 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
 } from '@kubernetes/client-node';
-// The portal's real client and render functions must work against the fake unchanged; the plugin exports them from src/ only.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { KubernetesClient } from '@internal/plugin-scaffolder-backend-module-golden-path/src/clients/KubernetesClient';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
+import { KubernetesClient } from '@internal/plugin-golden-path-node';
 import {
   renderNamespace,
   renderNetworkPolicies,
   renderRole,
   renderRoleBinding,
   renderServiceAccount,
-} from '@internal/plugin-scaffolder-backend-module-golden-path/src/render';
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import { exampleRequest, exampleSettings } from '@internal/plugin-scaffolder-backend-module-golden-path/src/__testUtils__/fixtures';
+} from '@internal/plugin-scaffolder-backend-module-golden-path';
+import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
 import { KUBERNETES_OPERATIONS, kubernetesFake, kubernetesOperationOf } from './index';
 

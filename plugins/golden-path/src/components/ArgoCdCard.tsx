@@ -10,7 +10,7 @@ import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
 import { useGoldenPathApi } from '../api';
 import { argoCdAppNameOf } from '../filters';
-import { ArgoCdApplicationStatus } from '../types';
+import { ArgoCdApplicationStatus } from '@internal/plugin-golden-path-common';
 import { Field } from './Field';
 import { argoCdHealthTone, argoCdSyncTone, StatusLabel } from './StatusLabel';
 import { absoluteTime, relativeTime, shortSha } from './time';

@@ -9,7 +9,7 @@ import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
 import { useGoldenPathApi } from '../api';
 import { gitLabProjectOf } from '../filters';
-import { LatestPipeline } from '../types';
+import { LatestPipeline } from '@internal/plugin-golden-path-common';
 import { Field } from './Field';
 import { pipelineTone, StatusLabel } from './StatusLabel';
 import { absoluteTime, relativeTime, shortSha } from './time';

@@ -8,20 +8,23 @@
 import fc from 'fast-check';
 import { reservedNameProblem } from '../render/input';
 import {
+  RESERVED_SERVICE_NAMES,
+  RESERVED_SERVICE_NAME_PREFIXES,
   SERVICE_NAME_MAX_LENGTH,
   SERVICE_NAME_MIN_LENGTH,
   isValidServiceName,
-} from '../render/name';
+} from '@internal/plugin-golden-path-common';
 import { PlatformSettings, ServiceRequest } from '../render/types';
-import { exampleSettings } from './fixtures';
+import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 
 const LOWER = 'abcdefghijklmnopqrstuvwxyz'.split('');
 const DIGITS = '0123456789'.split('');
 
 /**
  * Any name the rule accepts, built from the rule itself: a letter, 1 to 38
- * characters of `[-a-z0-9]`, and a letter or digit. Lengths at both bounds
- * are generated explicitly because they are where off-by-one bugs live.
+ * characters of `[-a-z0-9]` with no two `-` in a row, and a letter or digit,
+ * minus the reserved names. Lengths at both bounds are generated explicitly
+ * because they are where off-by-one bugs live.
  */
 export const validName: fc.Arbitrary<string> = fc
   .tuple(
@@ -40,7 +43,13 @@ export const validName: fc.Arbitrary<string> = fc
     ),
     fc.constantFrom(...LOWER, ...DIGITS),
   )
-  .map(([first, middle, last]) => `${first}${middle}${last}`);
+  // "--" becomes "-a": same length, never two separators in a row.
+  .map(([first, middle, last]) => `${first}${middle.replace(/--/g, '-a')}${last}`)
+  .filter(
+    name =>
+      !RESERVED_SERVICE_NAMES.includes(name) &&
+      !RESERVED_SERVICE_NAME_PREFIXES.some(p => name.startsWith(p)),
+  );
 
 /** A valid name that is not reserved under `settings`. */
 export function usableName(settings: PlatformSettings): fc.Arbitrary<string> {
@@ -60,6 +69,10 @@ export const invalidName: fc.Arbitrary<string> = fc
     validName.map(n => `-${n}`),
     validName.map(n => `${n}${'x'.repeat(SERVICE_NAME_MAX_LENGTH)}`),
     validName.map(n => n.slice(0, 2)),
+    validName.map(n => `${n.slice(0, 1)}--${n.slice(1)}`),
+    fc.constantFrom(...RESERVED_SERVICE_NAMES),
+    validName.map(n => `kube-${n}`.slice(0, SERVICE_NAME_MAX_LENGTH)),
+    validName.map(n => `pg-${n}`.slice(0, SERVICE_NAME_MAX_LENGTH)),
     fc
       .tuple(validName, fc.constantFrom('_', '.', ' ', 'É', '/', ':', '\n'))
       .map(([n, c]) => `${n.slice(0, 1)}${c}${n.slice(1)}`),

@@ -8,8 +8,8 @@ import {
   IamPolicy,
   KubernetesApi,
   KubernetesObject,
-} from '../clients/types';
-import { CatalogApi } from '../clients/CatalogGateway';
+} from '@internal/plugin-golden-path-node';
+import { CatalogApi } from '@internal/plugin-golden-path-node';
 
 /**
  * An in-memory GitLab + AWS + ArgoCD + Kubernetes + catalog that implements

@@ -9,7 +9,7 @@ import {
   CrdValidator,
   createAjv,
   crdValidator,
-} from './conformance';
+} from '@internal/plugin-golden-path-node/testUtils';
 import { CORE_KIND_KEYS, validateCoreObject } from './kubernetesModels';
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

@@ -8,8 +8,8 @@ import {
   AwsRegistryApi,
   GitLabApi,
   KubernetesApi,
-} from '../clients/types';
-import { CatalogApi } from '../clients/CatalogGateway';
+} from '@internal/plugin-golden-path-node';
+import { CatalogApi } from '@internal/plugin-golden-path-node';
 
 /** Everything an action needs, built once by module.ts and injected. */
 export interface ActionDeps {

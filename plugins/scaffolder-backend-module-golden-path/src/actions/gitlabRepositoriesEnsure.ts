@@ -10,7 +10,7 @@ import {
   resolveServiceRequest,
 } from '../render/input';
 import { renderGitopsRepository } from '../render/gitops';
-import { GitLabApi, GitLabFile } from '../clients/types';
+import { GitLabApi, GitLabFile } from '@internal/plugin-golden-path-node';
 import {
   ActionDeps,
   StepContext,

@@ -8,7 +8,7 @@ import {
 import { renderNetworkPolicies } from '../render/networkPolicies';
 import { ServiceRequestInput } from '../render/input';
 import { PlatformSettings } from '../render/types';
-import { KubernetesObject } from '../clients/types';
+import { KubernetesObject } from '@internal/plugin-golden-path-node';
 import {
   ActionDeps,
   StepContext,

@@ -1,6 +1,6 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { PlatformSettings } from '../render/types';
-import { SERVICE_NAME_PATTERN } from '../render/name';
+import { SERVICE_NAME_PATTERN } from '@internal/plugin-golden-path-common';
 import { deriveNames } from '../render/derive';
 import { examples } from './platformNameValidate.examples';
 

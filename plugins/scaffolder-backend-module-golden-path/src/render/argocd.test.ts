@@ -15,7 +15,7 @@ import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../__testUtils__/fixtures';
+} from '@internal/plugin-golden-path-node/testUtils';
 import {
   APP_NAMESPACED_KINDS,
   renderApplication,

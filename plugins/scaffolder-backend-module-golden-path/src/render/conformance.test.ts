@@ -10,12 +10,12 @@ import {
   crdValidator,
   loadCrdSchema,
   strictify,
-} from '../__testUtils__/conformance';
+} from '@internal/plugin-golden-path-node/testUtils';
 import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../__testUtils__/fixtures';
+} from '@internal/plugin-golden-path-node/testUtils';
 import {
   unknownCoreFields,
   validateCoreObject,

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { usableName } from '../__testUtils__/arbitraries';
-import { exampleSettings } from '../__testUtils__/fixtures';
-import { deriveNames, normaliseRepoUrl } from './derive';
+import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
+import { normaliseRepoUrl } from '@internal/plugin-golden-path-common';
+import { deriveNames } from './derive';
 
 describe('deriveNames', () => {
   const names = deriveNames(exampleSettings, 'payments-api');

@@ -1,3 +1,4 @@
+import { normaliseRepoUrl } from '@internal/plugin-golden-path-common';
 import { assertServiceName } from './input';
 import { PlatformSettings } from './types';
 
@@ -37,21 +38,6 @@ export interface DerivedNames {
   liveUrl: string;
   /** The Application's page in the ArgoCD UI. */
   argocdAppUrl: string;
-}
-
-/**
- * Makes a repository URL end in exactly one `.git`, without trailing
- * slashes. ArgoCD compares `sourceRepos` with the Application's `repoURL`
- * textually, so both must be spelled the same way.
- */
-export function normaliseRepoUrl(url: string): string {
-  let base = url.trim();
-  for (;;) {
-    if (base.endsWith('/')) base = base.slice(0, -1);
-    else if (base.toLowerCase().endsWith('.git')) base = base.slice(0, -4);
-    else break;
-  }
-  return `${base}.git`;
 }
 
 /** Config may spell a host with a scheme or a trailing slash; URLs need the bare host. */

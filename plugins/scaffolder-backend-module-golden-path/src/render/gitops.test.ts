@@ -4,7 +4,7 @@ import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../__testUtils__/fixtures';
+} from '@internal/plugin-golden-path-node/testUtils';
 import { renderApplication, renderAppProject } from './argocd';
 import {
   escapeMarkdown,

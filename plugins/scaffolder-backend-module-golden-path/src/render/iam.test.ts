@@ -1,14 +1,9 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import fc from 'fast-check';
 import { settingsArb, usableName, validName } from '../__testUtils__/arbitraries';
-import { exampleSettings } from '../__testUtils__/fixtures';
-import {
-  ECR_PUSH_PULL_ACTIONS,
-  awsPartition,
-  ecrRepositoryArn,
-  renderEcrLifecyclePolicy,
-  renderEcrPolicy,
-} from './iam';
+import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
+import { awsPartition } from '@internal/plugin-golden-path-node';
+import { ECR_PUSH_PULL_ACTIONS, ecrRepositoryArn, renderEcrPolicy } from './iam';
 import { PlatformSettings } from './types';
 
 const principal = (account: string) => `arn:aws:iam::${account}:user/idp-ci`;
@@ -260,24 +255,5 @@ describe('IAM simulation of the per-app policy', () => {
     expect(await decide(exampleSettings, document, 'ecr:PutImage', other)).toBe(
       'ImplicitlyDenied',
     );
-  });
-});
-
-describe('renderEcrLifecyclePolicy', () => {
-  it('expires all but the last 30 images', () => {
-    expect(renderEcrLifecyclePolicy()).toEqual({
-      rules: [
-        {
-          rulePriority: 1,
-          description: 'Keep the last 30 images',
-          selection: {
-            tagStatus: 'any',
-            countType: 'imageCountMoreThan',
-            countNumber: 30,
-          },
-          action: { type: 'expire' },
-        },
-      ],
-    });
   });
 });

@@ -1,3 +1,4 @@
+import { awsPartition } from '@internal/plugin-golden-path-node';
 import { ecrPolicyName } from './derive';
 import { assertServiceName } from './input';
 import { PlatformSettings } from './types';
@@ -27,9 +28,6 @@ export const ECR_PUSH_PULL_ACTIONS: readonly string[] = [
  */
 export const ECR_LOGIN_ACTION = 'ecr:GetAuthorizationToken';
 
-/** Number of images the lifecycle policy keeps. */
-export const ECR_KEEP_LAST_IMAGES = 30;
-
 /** One IAM policy statement (the subset of the grammar we generate). */
 export interface IamStatement {
   Sid: string;
@@ -42,27 +40,6 @@ export interface IamStatement {
 export interface IamPolicyDocument {
   Version: '2012-10-17';
   Statement: IamStatement[];
-}
-
-/** An ECR lifecycle policy (the subset of the grammar we generate). */
-export interface EcrLifecyclePolicy {
-  rules: Array<{
-    rulePriority: number;
-    description: string;
-    selection: {
-      tagStatus: 'any';
-      countType: 'imageCountMoreThan';
-      countNumber: number;
-    };
-    action: { type: 'expire' };
-  }>;
-}
-
-/** AWS partition of a region: China and GovCloud ARNs differ from `aws`. */
-export function awsPartition(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
 }
 
 /** ARN of the service's ECR repository. */
@@ -106,27 +83,5 @@ export function renderEcrPolicy(
         },
       ],
     },
-  };
-}
-
-/**
- * Expires all but the newest {@link ECR_KEEP_LAST_IMAGES} images, so the
- * repository does not grow without bound. Serialise with JSON.stringify for
- * PutLifecyclePolicy.
- */
-export function renderEcrLifecyclePolicy(): EcrLifecyclePolicy {
-  return {
-    rules: [
-      {
-        rulePriority: 1,
-        description: `Keep the last ${ECR_KEEP_LAST_IMAGES} images`,
-        selection: {
-          tagStatus: 'any',
-          countType: 'imageCountMoreThan',
-          countNumber: ECR_KEEP_LAST_IMAGES,
-        },
-        action: { type: 'expire' },
-      },
-    ],
   };
 }

@@ -3,7 +3,6 @@
  * data (manifests, policies, names). No I/O, no clock, no randomness;
  * YAML only at the edge ({@link toYaml}).
  */
-export * from './name';
 export * from './types';
 export * from './input';
 export * from './derive';

@@ -5,7 +5,7 @@ import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../__testUtils__/fixtures';
+} from '@internal/plugin-golden-path-node/testUtils';
 import { renderAppProject, renderApplication } from './argocd';
 import { renderGrafanaDashboard } from './dashboard';
 import { deriveNames } from './derive';
@@ -28,7 +28,7 @@ import {
   SERVICE_NAME_RULE,
   isValidServiceName,
   serviceNameProblem,
-} from './name';
+} from '@internal/plugin-golden-path-common';
 import { renderNetworkPolicies } from './networkPolicies';
 
 const settings = exampleSettings;
@@ -140,9 +140,12 @@ describe('service names', () => {
   );
 
   it.each([
-    ['default', 'platform namespace'],
-    ['kube-system', '"kube-" prefix'],
-    ['kube-anything', '"kube-" prefix'],
+    ['default', 'reserved by GitLab, Kubernetes or ArgoCD'],
+    ['new', 'reserved by GitLab, Kubernetes or ArgoCD'],
+    ['kube-system', 'starts with "kube-", which Kubernetes reserves'],
+    ['kube-anything', 'starts with "kube-", which Kubernetes reserves'],
+    ['pg-proxy', 'starts with "pg-", which PostgreSQL reserves'],
+    ['a--b', 'contains "--"'],
     ['argocd', 'platform namespace'],
     ['monitoring', 'platform namespace'],
   ])('refuses the reserved name %p (%s)', (name, why) => {

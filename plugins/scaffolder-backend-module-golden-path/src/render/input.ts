@@ -1,5 +1,5 @@
 import { InputError } from '@backstage/errors';
-import { serviceNameProblem } from './name';
+import { serviceNameProblem } from '@internal/plugin-golden-path-common';
 import { PlatformSettings, ServiceRequest } from './types';
 
 /** Port the app listens on when the form leaves it empty. */
@@ -17,18 +17,6 @@ export const DEFAULT_REPLICAS = 2;
 export const REPLICAS_MIN = 1;
 /** Highest accepted replica count; more needs a conversation, not a form. */
 export const REPLICAS_MAX = 10;
-
-/**
- * Namespaces that exist in every cluster. A service with one of these names
- * would have its namespace, NetworkPolicies and AppProject destination land
- * on top of system components.
- */
-export const KUBERNETES_SYSTEM_NAMESPACES: readonly string[] = [
-  'default',
-  'kube-system',
-  'kube-public',
-  'kube-node-lease',
-];
 
 /**
  * What the render layer accepts: a {@link ServiceRequest} whose port and
@@ -50,19 +38,15 @@ export interface ResolvedServiceRequest {
 /**
  * Returns why `name` may not be used on this platform even though it
  * satisfies the name rule, or undefined when it may be used. The app's
- * namespace is its name, so it must not be a namespace the platform or
- * Kubernetes itself already uses.
+ * namespace is its name, so it must not be a namespace the platform runs in
+ * (Kubernetes' own namespaces are refused by the name rule itself).
  */
 export function reservedNameProblem(
   settings: PlatformSettings,
   name: string,
   field = 'name',
 ): string | undefined {
-  if (name.startsWith('kube-')) {
-    return `${field} "${name}" is reserved: Kubernetes reserves the "kube-" prefix for system namespaces`;
-  }
   const reserved = new Set([
-    ...KUBERNETES_SYSTEM_NAMESPACES,
     settings.argocdNamespace,
     settings.monitoringNamespace,
   ]);

@@ -2,7 +2,7 @@ import {
   exampleImageTag,
   exampleRequest,
   exampleSettings,
-} from '../__testUtils__/fixtures';
+} from '@internal/plugin-golden-path-node/testUtils';
 import { selectorMatches } from '../__testUtils__/networkPolicyEvaluator';
 import { APP_METRICS, renderGrafanaDashboard } from './dashboard';
 import { renderGitopsObjects } from './gitops';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { dnsLabel, settingsArb, usableName } from '../__testUtils__/arbitraries';
-import { exampleRequest, exampleSettings } from '../__testUtils__/fixtures';
+import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import {
   Endpoint,
   Flow,

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import fc from 'fast-check';
-import { SERVICE_NAME_PATTERN } from '../render/name';
+import { SERVICE_NAME_PATTERN } from '@internal/plugin-golden-path-common';
 import {
   fetchStepValues,
   makeTempDir,

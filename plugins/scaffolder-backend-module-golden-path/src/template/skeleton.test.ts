@@ -15,7 +15,7 @@ import {
   SchemaValidEntityPolicy,
 } from '@backstage/catalog-model';
 import { deriveNames } from '../render/derive';
-import { SERVICE_NAME_PATTERN } from '../render/name';
+import { validName } from '../__testUtils__/arbitraries';
 import { conformancePath, skeletonDir } from './__testUtils__/paths';
 import {
   fetchStepValues,
@@ -487,10 +487,7 @@ describe('catalog-info.yaml keeps free text intact (property)', () => {
     fc.string({ unit: 'binary', maxLength: 40 }),
   );
   const name = fc.oneof(
-    // "kube-" names are reserved by the platform and refused by the action.
-    fc
-      .stringMatching(new RegExp(SERVICE_NAME_PATTERN))
-      .filter(n => !n.startsWith('kube-')),
+    validName,
     fc.constantFrom('null', 'true', 'false', 'yes', 'off', 'nan', 'inf', 'e10'),
   );
 

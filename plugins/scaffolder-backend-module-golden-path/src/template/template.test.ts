@@ -9,7 +9,8 @@ import {
   SERVICE_NAME_MIN_LENGTH,
   SERVICE_NAME_PATTERN,
   serviceNameProblem,
-} from '../render/name';
+} from '@internal/plugin-golden-path-common';
+import { validName } from '../__testUtils__/arbitraries';
 import { skeletonDir } from './__testUtils__/paths';
 import {
   fetchStepValues,
@@ -145,7 +146,7 @@ describe('templates/nodejs-service/template.yaml', () => {
 
   it('form check and serviceNameProblem agree on every name (property)', () => {
     const validate = formAjv().compile(formSchema(properties.name));
-    const nameLike = fc.stringMatching(new RegExp(SERVICE_NAME_PATTERN));
+    const nameLike = validName;
     const alphabet = fc.constantFrom(...'abcxyz09-_A.Z é\n'.split(''));
     const candidates = fc.oneof(
       fc.string(),

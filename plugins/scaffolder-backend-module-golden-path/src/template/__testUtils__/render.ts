@@ -10,7 +10,7 @@ import { createPlatformNameValidateAction } from '../../actions/platformNameVali
 import { createPlatformSettingsReadAction } from '../../actions/platformSettingsRead';
 import { PlatformSettings } from '../../render/types';
 import { templateFile } from './paths';
-import { exampleSettings } from '../../__testUtils__/fixtures';
+import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 
 type FetchTemplateOptions = Parameters<typeof createFetchTemplateAction>[0];
 type Integrations = FetchTemplateOptions['integrations'];

@@ -4,6 +4,8 @@
  */
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
+import { normaliseRepoUrl } from '@internal/plugin-golden-path-common';
+import { GoldenPathSettings, readArgoCdSettings } from '../config';
 import {
   ConflictError,
   ForwardedError,
@@ -11,7 +13,6 @@ import {
   NotAllowedError,
   NotFoundError,
 } from '@backstage/errors';
-import { normaliseRepoUrl } from '../render/derive';
 import { RetryError, RetryPolicy, withRetry } from './retry';
 import { ArgoCdApi, EnsureOutcome } from './types';
 
@@ -199,24 +200,20 @@ export class ArgoCdClient implements ArgoCdApi {
       'baseUrl' | 'token' | 'retry' | 'requestTimeoutMs'
     > = {},
   ): ArgoCdClient {
-    const argocd = config.getConfig('goldenPath.argocd');
-    const retryConfig = argocd.getOptionalConfig('retry');
-    const retry: Partial<RetryPolicy> = {};
-    for (const key of [
-      'maxAttempts',
-      'baseDelayMs',
-      'maxDelayMs',
-      'maxTotalMs',
-    ] as const) {
-      const value = retryConfig?.getOptionalNumber(key);
-      if (value !== undefined) retry[key] = value;
-    }
+    return ArgoCdClient.fromSettings(readArgoCdSettings(config), deps);
+  }
+
+  /** From settings read once (see {@link readArgoCdSettings}). */
+  static fromSettings(
+    settings: GoldenPathSettings['argocd'],
+    deps: Omit<ArgoCdClientOptions, 'baseUrl' | 'token'> = {},
+  ): ArgoCdClient {
     return new ArgoCdClient({
       ...deps,
-      baseUrl: argocd.getString('url'),
-      token: argocd.getString('token'),
-      retry,
-      requestTimeoutMs: argocd.getOptionalNumber('requestTimeoutMs'),
+      baseUrl: settings.url,
+      token: settings.token,
+      retry: { ...settings.retry, ...deps.retry },
+      requestTimeoutMs: deps.requestTimeoutMs ?? settings.requestTimeoutMs,
     });
   }
 

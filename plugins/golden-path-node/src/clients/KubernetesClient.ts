@@ -3,6 +3,7 @@
  * a namespace existence check. Built on @kubernetes/client-node v2.
  */
 import { Config } from '@backstage/config';
+import { GoldenPathSettings, readKubernetesSettings } from '../config';
 import {
   ConflictError,
   ForwardedError,
@@ -128,19 +129,29 @@ export class KubernetesClient implements KubernetesApi {
     config: Config,
     options: Omit<KubernetesClientOptions, 'kc'> = {},
   ): KubernetesClient {
-    const k8s = config.getConfig('goldenPath.kubernetes');
+    return KubernetesClient.fromSettings(
+      readKubernetesSettings(config),
+      options,
+    );
+  }
+
+  /** From settings read once (see {@link readKubernetesSettings}). */
+  static fromSettings(
+    settings: GoldenPathSettings['kubernetes'],
+    options: Omit<KubernetesClientOptions, 'kc'> = {},
+  ): KubernetesClient {
     const name = 'golden-path';
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [
         {
           name,
-          server: k8s.getString('url').replace(/\/+$/, ''),
-          caData: k8s.getOptionalString('caData'),
-          skipTLSVerify: k8s.getOptionalBoolean('skipTLSVerify') ?? false,
+          server: settings.url.replace(/\/+$/, ''),
+          caData: settings.caData,
+          skipTLSVerify: settings.skipTLSVerify,
         },
       ],
-      users: [{ name, token: k8s.getString('token') }],
+      users: [{ name, token: settings.token }],
       contexts: [{ name, cluster: name, user: name }],
       currentContext: name,
     });

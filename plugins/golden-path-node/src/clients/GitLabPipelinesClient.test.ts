@@ -73,7 +73,15 @@ describe('GitLabPipelinesClient', () => {
       GitLabPipelinesClient.fromConfig(
         new ConfigReader({
           goldenPath: { gitlab: { host: 'gitlab.test' } },
-          integrations: { gitlab: [{ host: 'gitlab.test', token: 't' }] },
+          integrations: {
+            gitlab: [
+              {
+                host: 'gitlab.test',
+                apiBaseUrl: 'https://gitlab.test/api/v4',
+                token: 't',
+              },
+            ],
+          },
         }),
       ),
     ).toBeInstanceOf(GitLabPipelinesClient);
@@ -110,10 +118,16 @@ describe('GitLabPipelinesClient', () => {
       const host = new URL(sandbox.urls.gitlab).host;
       return GitLabPipelinesClient.fromConfig(
         new ConfigReader({
-          goldenPath: {
-            gitlab: { host, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4` },
+          goldenPath: { gitlab: { host } },
+          integrations: {
+            gitlab: [
+              {
+                host,
+                apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`,
+                token: 'sandbox-token',
+              },
+            ],
           },
-          integrations: { gitlab: [{ host, token: 'sandbox-token' }] },
         }),
       );
     }

@@ -686,7 +686,7 @@ describe('GitLabClient', () => {
     const integrations = {
       gitlab: [
         { host: 'gitlab.com', token: 'glpat-for-gitlab-com' },
-        { host: HOST, token: TOKEN },
+        { host: HOST, apiBaseUrl: `https://${HOST}/api/v4`, token: TOKEN },
       ],
     };
 
@@ -710,6 +710,7 @@ describe('GitLabClient', () => {
     it.each([
       'http://localhost:8929/api/v4',
       'http://localhost:8929/api/v4/',
+      'http://localhost:8929/api/v4//',
       'http://localhost:8929',
     ])('talks to apiBaseUrl %s', async apiBaseUrl => {
       const sandbox = createGitLabFake({
@@ -720,8 +721,10 @@ describe('GitLabClient', () => {
       sandbox.addProject({ groupPath: 'apps', name: 'payments-api' });
       const fromConfig = GitLabClient.fromConfig(
         new ConfigReader({
-          goldenPath: { gitlab: { host: HOST, apiBaseUrl } },
-          integrations,
+          goldenPath: { gitlab: { host: HOST } },
+          integrations: {
+            gitlab: [{ host: HOST, apiBaseUrl, token: TOKEN }],
+          },
         }),
       );
 
@@ -742,7 +745,10 @@ describe('GitLabClient', () => {
         'no entry for the host',
         { gitlab: [{ host: 'gitlab.com', token: 'glpat-x' }] },
       ],
-      ['an entry without a token', { gitlab: [{ host: HOST }] }],
+      [
+        'an entry without a token',
+        { gitlab: [{ host: HOST, apiBaseUrl: `https://${HOST}/api/v4` }] },
+      ],
     ])('throws a clear error when there is %s', (_case, config) => {
       expect(() =>
         GitLabClient.fromConfig(

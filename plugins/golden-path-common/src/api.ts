@@ -1,9 +1,10 @@
 /**
- * What the routes answer. The frontend plugin (@internal/plugin-golden-path)
- * declares the same shapes; keep both in step.
+ * What the golden-path backend's routes answer (mounted at
+ * `/api/golden-path`), shared by the backend that builds the answers and the
+ * frontend that shows them.
  */
 
-/** `GET /argocd/applications/:name` */
+/** The ArgoCD Application of an entity: `GET /argocd/application?entityRef=`. */
 export interface ArgoCdApplicationStatus {
   name: string;
   /** ArgoCD's sync status: `Synced`, `OutOfSync` or `Unknown`. */
@@ -27,7 +28,7 @@ export interface PipelineStage {
   status: string;
 }
 
-/** `GET /gitlab/pipelines/latest?project=<path>` */
+/** The latest pipeline of an entity's app repository. */
 export interface LatestPipeline {
   id: number;
   /** GitLab's pipeline status. */

@@ -1,4 +1,6 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
+import { GitLabConnection, readGitLabConnection } from '../config';
 import {
   ConflictError,
   ForwardedError,
@@ -34,17 +36,32 @@ export class GitLabClient implements GitLabApi {
   /** Typed without camelize: responses keep GitLab's snake_case keys. */
   private readonly api: Gitlab<false>;
   private readonly host: string;
+  private readonly logger?: LoggerService;
 
   /**
-   * Builds the client from `goldenPath.gitlab.host`, the optional
-   * `goldenPath.gitlab.apiBaseUrl` (default `https://<host>`) and the token of
-   * the `integrations.gitlab[]` entry for that host.
+   * Builds the client from `goldenPath.gitlab.host` and the
+   * `integrations.gitlab[]` entry for that host (see
+   * {@link readGitLabConnection}).
    */
-  static fromConfig(config: Config): GitLabClient {
-    const { host, baseUrl, token } = gitlabConnectionFromConfig(config);
+  static fromConfig(
+    config: Config,
+    options: { logger?: LoggerService } = {},
+  ): GitLabClient {
+    return GitLabClient.fromConnection(readGitLabConnection(config), options);
+  }
+
+  /** From a connection read once (see {@link readGitLabConnection}). */
+  static fromConnection(
+    connection: GitLabConnection,
+    options: { logger?: LoggerService } = {},
+  ): GitLabClient {
     return new GitLabClient({
-      api: new Gitlab({ host: baseUrl, token }),
-      host,
+      api: new Gitlab({
+        host: connection.gitbeakerHost,
+        token: connection.token,
+      }),
+      host: connection.host,
+      logger: options.logger,
     });
   }
 
@@ -52,7 +69,11 @@ export class GitLabClient implements GitLabApi {
    * @param options.api - a gitbeaker client with the token (no `camelize`)
    * @param options.host - the GitLab host, used in error messages
    */
-  constructor(options: { api: InstanceType<typeof Gitlab>; host: string }) {
+  constructor(options: {
+    api: InstanceType<typeof Gitlab>;
+    host: string;
+    logger?: LoggerService;
+  }) {
     if (options.api.camelize) {
       throw new Error(
         'GitLabClient needs a gitbeaker client created without camelize',
@@ -60,6 +81,7 @@ export class GitLabClient implements GitLabApi {
     }
     this.api = options.api as Gitlab<false>;
     this.host = options.host;
+    this.logger = options.logger;
   }
 
   async findProject(fullPath: string): Promise<GitLabProject | undefined> {
@@ -98,6 +120,9 @@ export class GitLabClient implements GitLabApi {
         defaultBranch: 'main',
         initializeWithReadme: false,
       });
+      this.logger?.info(
+        `Created GitLab project ${groupPath}/${name} (id ${project.id})`,
+      );
       return toGitLabProject(project);
     } catch (error) {
       throw this.toBackstageError(error, `create project ${groupPath}/${name}`);
@@ -256,6 +281,7 @@ export class GitLabClient implements GitLabApi {
         throw mapped;
       }
     }
+    this.logger?.info(`Deleted GitLab project ${pathWithNamespace} for good`);
   }
 
   /** Paths of all files on `branch`; empty for an empty repository or a missing branch. */
@@ -356,33 +382,4 @@ function assertMaskable(key: string, value: string): void {
       `CI/CD variable ${key} cannot be masked: its value ${problem}`,
     );
   }
-}
-
-/**
- * Where and how to reach GitLab: `goldenPath.gitlab.host`, the optional
- * `goldenPath.gitlab.apiBaseUrl` (default `https://<host>`) and the token of
- * the `integrations.gitlab[]` entry for that host. `baseUrl` is without
- * `/api/v4`, which gitbeaker appends itself.
- */
-export function gitlabConnectionFromConfig(config: Config): {
-  host: string;
-  baseUrl: string;
-  token: string;
-} {
-  const host = config.getString('goldenPath.gitlab.host');
-  const apiBaseUrl = config.getOptionalString('goldenPath.gitlab.apiBaseUrl');
-  const integration = (
-    config.getOptionalConfigArray('integrations.gitlab') ?? []
-  ).find(entry => entry.getOptionalString('host') === host);
-  const token = integration?.getOptionalString('token');
-  if (!token) {
-    throw new Error(
-      `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
-        `integrations.gitlab[] entry with host '${host}' and a token`,
-    );
-  }
-  const baseUrl = (apiBaseUrl ?? `https://${host}`)
-    .replace(/\/+$/, '')
-    .replace(/\/api\/v4$/, '');
-  return { host, baseUrl, token };
 }

@@ -6,8 +6,11 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import { Gitlab, JobSchema } from '@gitbeaker/rest';
-import { LatestPipeline, PipelineStage } from './types';
-import { gitlabConnectionFromConfig } from '@internal/plugin-scaffolder-backend-module-golden-path';
+import {
+  LatestPipeline,
+  PipelineStage,
+} from '@internal/plugin-golden-path-common';
+import { GitLabConnection, readGitLabConnection } from '../config';
 
 /** Each GitLab request gives up after this long (gitbeaker's default is 5 minutes). */
 export const GITLAB_QUERY_TIMEOUT_MS = 10_000;
@@ -94,14 +97,18 @@ export class GitLabPipelinesClient {
   private readonly host: string;
   private readonly token: string;
 
-  /**
-   * From `goldenPath.gitlab.host`, the optional `goldenPath.gitlab.apiBaseUrl`
-   * (default `https://<host>`) and the token of the `integrations.gitlab[]`
-   * entry for that host, like the golden-path scaffolder's GitLab client.
-   */
+  /** From `goldenPath.gitlab.host` and its `integrations.gitlab[]` entry. */
   static fromConfig(config: Config): GitLabPipelinesClient {
-    const { host, baseUrl, token } = gitlabConnectionFromConfig(config);
-    return new GitLabPipelinesClient({ baseUrl, host, token });
+    return GitLabPipelinesClient.fromConnection(readGitLabConnection(config));
+  }
+
+  /** From a connection read once (see {@link readGitLabConnection}). */
+  static fromConnection(connection: GitLabConnection): GitLabPipelinesClient {
+    return new GitLabPipelinesClient({
+      baseUrl: connection.gitbeakerHost,
+      host: connection.host,
+      token: connection.token,
+    });
   }
 
   constructor(options: {

@@ -37,7 +37,8 @@ import {
   NotFoundError,
   isError,
 } from '@backstage/errors';
-import { awsPartition, renderEcrLifecyclePolicy } from '../render/iam';
+import { GoldenPathSettings, readAwsSettings } from '../config';
+import { awsPartition, renderEcrLifecyclePolicy } from './ecr';
 import { AwsRegistryApi, EcrRepository, IamPolicy } from './types';
 
 /** Options of {@link AwsRegistryClient}'s constructor. */
@@ -161,9 +162,15 @@ export class AwsRegistryClient implements AwsRegistryApi {
     config: Config,
     options: { logger?: LoggerService } = {},
   ): AwsRegistryClient {
-    const accountId = config.getString('goldenPath.aws.accountId');
-    const region = config.getString('goldenPath.aws.region');
-    const endpoint = config.getOptionalString('goldenPath.aws.endpoint');
+    return AwsRegistryClient.fromSettings(readAwsSettings(config), options);
+  }
+
+  /** From settings read once (see {@link readAwsSettings}). */
+  static fromSettings(
+    settings: GoldenPathSettings['aws'],
+    options: { logger?: LoggerService } = {},
+  ): AwsRegistryClient {
+    const { accountId, region, endpoint } = settings;
 
     let clientConfig: {
       region: string;

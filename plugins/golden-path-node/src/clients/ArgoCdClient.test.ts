@@ -15,9 +15,13 @@ import {
 } from '@backstage/errors';
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { renderApplication, renderAppProject } from '../render/argocd';
-import { conformanceDir, createAjv, strictify } from '../__testUtils__/conformance';
-import { exampleRequest, exampleSettings } from '../__testUtils__/fixtures';
+import {
+  conformanceDir,
+  createAjv,
+  exampleAppProject,
+  exampleApplication,
+  strictify,
+} from '../testUtils';
 import {
   ArgoCdClient,
   ArgoCdClientOptions,
@@ -319,8 +323,8 @@ server.events.on('request:start', ({ request }) => {
 
 // ---------------------------------------------------------------------------
 
-const project = renderAppProject(exampleSettings, exampleRequest);
-const application = renderApplication(exampleSettings, exampleRequest);
+const project: Record<string, any> = structuredClone(exampleAppProject);
+const application: Record<string, any> = structuredClone(exampleApplication);
 const projectName = project.metadata.name;
 const appName = application.metadata.name;
 

@@ -3,7 +3,8 @@
  *
  * Test-only module: never import it from production code.
  */
-import { PlatformSettings, ServiceRequest } from '../render/types';
+import { ServiceRequest } from '@internal/plugin-golden-path-common';
+import { PlatformSettings } from '../config';
 
 /** Settings shaped like a real `goldenPath` config section. */
 export const exampleSettings: PlatformSettings = {

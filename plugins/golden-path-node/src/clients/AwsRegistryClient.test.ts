@@ -50,7 +50,7 @@ import {
   NotFoundError,
 } from '@backstage/errors';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { renderEcrLifecyclePolicy } from '../render/iam';
+import { renderEcrLifecyclePolicy } from './ecr';
 import { AwsRegistryClient } from './AwsRegistryClient';
 
 const ACCOUNT = '123456789012';

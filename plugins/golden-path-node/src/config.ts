@@ -1,0 +1,468 @@
+import { Config } from '@backstage/config';
+import { ScmIntegrations } from '@backstage/integration';
+import { z } from 'zod';
+
+/**
+ * The one declaration of our `goldenPath` config section. The settings
+ * reader ({@link readGoldenPathSettings}) and the config validator both use
+ * it, so what is read and what is validated cannot drift:
+ *
+ * - every key's type and format (the validator reports unknown keys too);
+ * - which keys are required, with the environment variable that usually
+ *   sets each and what it is for ({@link requiredGoldenPathKeys}).
+ *
+ * `config.d.ts` declares the same keys for Backstage's own config schema
+ * (a test compares the two).
+ */
+
+/** Metadata of a required key. */
+export interface RequiredKey {
+  /** Environment variable that sets it in app-config.production.yaml. */
+  env?: string;
+  /** What the key is for, for the "is missing" message. */
+  what: string;
+  /**
+   * Required in production only (checked by the config validator); locally
+   * the reader applies a default.
+   */
+  productionOnly?: boolean;
+}
+
+const REQUIRED = new WeakMap<z.ZodType, RequiredKey>();
+
+/** Marks a key as required; the schema itself keeps it optional so local shape checks still run. */
+function required<T extends z.ZodType>(schema: T, meta: RequiredKey) {
+  const optional = schema.optional();
+  REQUIRED.set(optional, meta);
+  return optional;
+}
+
+const hostname = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?$/i,
+    'must be a host name without scheme, e.g. gitlab.example.com',
+  );
+const groupPath = z
+  .string()
+  .regex(
+    /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)*$/,
+    'must be a GitLab group full path, e.g. platform/gitops',
+  );
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL');
+const cidr = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR');
+
+/** Shape of `goldenPath`: strict (an unknown key is a typo until proven otherwise). */
+export const goldenPathConfigSchema = z
+  .object({
+    signIn: z.enum(['guest', 'github']).optional(),
+    gitlab: z
+      .object({
+        host: required(hostname, {
+          env: 'GITLAB_HOST',
+          what: 'the GitLab host',
+        }),
+        appGroup: required(groupPath, {
+          env: 'GITLAB_APP_GROUP',
+          what: 'the GitLab group for app repositories',
+        }),
+        gitopsGroup: required(groupPath, {
+          env: 'GITLAB_GITOPS_GROUP',
+          what: 'the GitLab platform group for GitOps repositories',
+        }),
+      })
+      .strict()
+      .optional(),
+    aws: z
+      .object({
+        accountId: required(
+          z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+          { env: 'AWS_ACCOUNT_ID', what: 'the AWS account id' },
+        ),
+        region: required(
+          z
+            .string()
+            .regex(
+              /^[a-z]{2}(-[a-z]+)+-\d$/,
+              'must be an AWS region, e.g. eu-west-1',
+            ),
+          { env: 'AWS_REGION', what: 'the AWS region' },
+        ),
+        ecrRegistry: required(z.string(), {
+          env: 'ECR_REGISTRY',
+          what: 'the ECR registry host',
+          productionOnly: true,
+        }),
+        endpoint: httpUrl.optional(),
+      })
+      .strict()
+      .optional(),
+    argocd: z
+      .object({
+        url: required(httpUrl, { env: 'ARGOCD_URL', what: 'the ArgoCD URL' }),
+        token: required(z.string(), {
+          env: 'ARGOCD_TOKEN',
+          what: 'the ArgoCD API token',
+        }),
+        namespace: z.string().optional(),
+        retry: z
+          .object({
+            maxAttempts: z.number().int().positive().optional(),
+            baseDelayMs: z.number().nonnegative().optional(),
+            maxDelayMs: z.number().nonnegative().optional(),
+            maxTotalMs: z.number().nonnegative().optional(),
+          })
+          .strict()
+          .optional(),
+        requestTimeoutMs: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    kubernetes: z
+      .object({
+        clusterName: z.string().optional(),
+        url: required(httpUrl, {
+          env: 'K8S_API_URL',
+          what: 'the Kubernetes API server URL',
+        }),
+        token: required(z.string(), {
+          env: 'K8S_TOKEN',
+          what: 'the Kubernetes service-account token',
+        }),
+        caData: z.string().optional(),
+        skipTLSVerify: z.boolean().optional(),
+        argocdClusterServer: httpUrl.optional(),
+      })
+      .strict()
+      .optional(),
+    baseDomain: required(hostname, {
+      env: 'BASE_DOMAIN',
+      what: 'the base domain for service hosts',
+    }),
+    ingress: z
+      .object({
+        certificateArn: required(
+          z
+            .string()
+            .regex(
+              /^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/[-a-f0-9]+$/,
+              'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+            ),
+          { env: 'ACM_CERTIFICATE_ARN', what: 'the ACM certificate ARN' },
+        ),
+        albGroupName: required(
+          z
+            .string()
+            .regex(
+              /^[a-z0-9][-a-z0-9.]{0,62}$/,
+              'must be a lowercase ALB group name',
+            ),
+          { env: 'ALB_GROUP_NAME', what: 'the shared ALB group name' },
+        ),
+        loadBalancerSourceCidrs: required(z.array(cidr).min(1), {
+          env: 'VPC_CIDR',
+          what: 'the CIDRs the load balancer sends traffic from',
+        }),
+      })
+      .strict()
+      .optional(),
+    secretStoreName: z.string().optional(),
+    monitoringNamespace: z.string().optional(),
+  })
+  .strict();
+
+/** The `goldenPath` section as written (every key optional). */
+export type GoldenPathConfig = z.infer<typeof goldenPathConfigSchema>;
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: any = schema;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) {
+    s = s.unwrap();
+  }
+  return s;
+}
+
+/** Every required key of `goldenPath`, as `goldenPath.<path>` with its metadata. */
+export function requiredGoldenPathKeys(): Array<[key: string, meta: RequiredKey]> {
+  const out: Array<[string, RequiredKey]> = [];
+  const walk = (schema: z.ZodType, path: string) => {
+    const meta = REQUIRED.get(schema);
+    if (meta) out.push([path, meta]);
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      for (const [key, child] of Object.entries(inner.shape)) {
+        walk(child as z.ZodType, `${path}.${key}`);
+      }
+    }
+  };
+  walk(goldenPathConfigSchema, 'goldenPath');
+  return out;
+}
+
+/**
+ * Platform settings that the render layer needs: plain, non-secret data,
+ * read once at startup.
+ */
+export interface PlatformSettings {
+  /** Host of the GitLab instance, e.g. `gitlab.example.com`. */
+  gitlabHost: string;
+  /**
+   * Browser/clone base URL of GitLab when it is not `https://<gitlabHost>`
+   * (the local sandbox serves plain HTTP on a port).
+   */
+  gitlabBaseUrl?: string;
+  /** Full path of the group that holds app repositories, e.g. `apps`. */
+  appGroup: string;
+  /** Full path of the platform group that holds GitOps repositories. */
+  gitopsGroup: string;
+  /** 12-digit AWS account id. */
+  awsAccountId: string;
+  /** AWS region, e.g. `eu-west-1`. */
+  awsRegion: string;
+  /** ECR registry host, `<account>.dkr.ecr.<region>.amazonaws.com`. */
+  ecrRegistry: string;
+  /** ArgoCD UI/API base URL, e.g. `https://argocd.example.com`. */
+  argocdUrl: string;
+  /** Namespace ArgoCD runs in (AppProject/Application live there). */
+  argocdNamespace: string;
+  /** Kubernetes API server URL of the destination cluster as ArgoCD knows it. */
+  clusterServer: string;
+  /** Name of the cluster for the Backstage Kubernetes annotations. */
+  clusterName: string;
+  /** Base domain; a service is served at `<name>.<baseDomain>`. */
+  baseDomain: string;
+  /** ACM certificate ARN for the shared ALB listener. */
+  certificateArn: string;
+  /** Shared ALB ingress group (`alb.ingress.kubernetes.io/group.name`). */
+  albGroupName: string;
+  /** Name of the ClusterSecretStore that ExternalSecrets read from. */
+  secretStoreName: string;
+  /** Namespace Prometheus runs in (allowed to scrape `/metrics`). */
+  monitoringNamespace: string;
+  /**
+   * CIDRs the shared ALB sends traffic from (the VPC subnets, IP target
+   * mode); the only sources allowed to reach the app port.
+   */
+  loadBalancerSourceCidrs: string[];
+}
+
+/** Where and how to reach GitLab, from Backstage's own `integrations.gitlab`. */
+export interface GitLabConnection {
+  host: string;
+  /** e.g. `https://gitlab.example.com/api/v4` */
+  apiBaseUrl: string;
+  /** Browser base URL, e.g. `https://gitlab.example.com` */
+  baseUrl: string;
+  /** What gitbeaker calls `host`: the API base URL without `/api/v4`. */
+  gitbeakerHost: string;
+  token: string;
+}
+
+/** Everything the golden path reads from config, read once. */
+export interface GoldenPathSettings {
+  platform: PlatformSettings;
+  gitlab: GitLabConnection;
+  argocd: {
+    url: string;
+    token: string;
+    namespace: string;
+    retry: {
+      maxAttempts?: number;
+      baseDelayMs?: number;
+      maxDelayMs?: number;
+      maxTotalMs?: number;
+    };
+    requestTimeoutMs?: number;
+  };
+  aws: {
+    accountId: string;
+    region: string;
+    ecrRegistry: string;
+    /** Endpoint override for ECR and IAM (the local sandbox only). */
+    endpoint?: string;
+  };
+  kubernetes: {
+    url: string;
+    token: string;
+    caData?: string;
+    skipTLSVerify: boolean;
+    clusterName: string;
+    argocdClusterServer: string;
+  };
+}
+
+/** A config problem at startup: names every key at fault. */
+export class GoldenPathConfigError extends Error {
+  name = 'GoldenPathConfigError';
+}
+
+function get(raw: unknown, path: string): unknown {
+  let value: any = raw;
+  for (const part of path.split('.').slice(1)) {
+    value = value?.[part];
+  }
+  return value;
+}
+
+type Section = keyof GoldenPathConfig;
+
+/**
+ * Reads `goldenPath` (or one section of it) against the declaration: the
+ * shape (types, unknown keys) and the required keys of that part. Throws one
+ * {@link GoldenPathConfigError} naming every problem.
+ */
+function readChecked(
+  config: Config,
+  section?: Section,
+  onlyKeys?: string[],
+): GoldenPathConfig {
+  const raw = (config.getOptional('goldenPath') ?? {}) as Record<string, any>;
+  const prefix = section ? `goldenPath.${section}` : 'goldenPath';
+  const schema = section
+    ? (goldenPathConfigSchema.shape[section] as z.ZodType)
+    : goldenPathConfigSchema;
+  const parsed = schema.safeParse(section ? raw[section] : raw);
+  if (!parsed.success) {
+    throw new GoldenPathConfigError(
+      `Invalid config: ${parsed.error.issues
+        .map(i => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
+  }
+  const missing = requiredGoldenPathKeys().filter(([key, meta]) => {
+    if (meta.productionOnly) return false;
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) return false;
+    if (onlyKeys && !onlyKeys.includes(key.slice(prefix.length + 1))) {
+      return false;
+    }
+    const value = get(raw, key);
+    return (
+      value === undefined ||
+      value === '' ||
+      (Array.isArray(value) && value.length === 0)
+    );
+  });
+  if (missing.length) {
+    throw new GoldenPathConfigError(
+      `Missing config: ${missing
+        .map(
+          ([key, m]) =>
+            `${key} (${m.what}${m.env ? `, usually set by ${m.env}` : ''})`,
+        )
+        .join('; ')}`,
+    );
+  }
+  return raw as GoldenPathConfig;
+}
+
+/**
+ * The GitLab connection for `goldenPath.gitlab.host` from
+ * `integrations.gitlab`, through Backstage's own ScmIntegrations (which fills
+ * in and normalises `apiBaseUrl` and `baseUrl` the way every other plugin
+ * sees them).
+ */
+export function readGitLabConnection(config: Config): GitLabConnection {
+  // The groups are not part of the connection: only the host is required.
+  const host = readChecked(config, 'gitlab', ['host']).gitlab!.host!;
+  let integration;
+  try {
+    integration = ScmIntegrations.fromConfig(config).gitlab.byHost(host);
+  } catch (error) {
+    throw new GoldenPathConfigError(
+      `integrations.gitlab: ${(error as Error).message}`,
+    );
+  }
+  const token = integration?.config.token;
+  if (!integration || !token) {
+    throw new GoldenPathConfigError(
+      `No GitLab token for goldenPath.gitlab.host '${host}': add an ` +
+        `integrations.gitlab[] entry with host '${host}' and a token`,
+    );
+  }
+  // ScmIntegrations has trimmed trailing slashes; gitbeaker adds /api/v4.
+  const apiBaseUrl = integration.config.apiBaseUrl;
+  return {
+    host,
+    apiBaseUrl,
+    baseUrl: integration.config.baseUrl,
+    gitbeakerHost: apiBaseUrl.replace(/\/api\/v4$/, ''),
+    token,
+  };
+}
+
+/** `goldenPath.argocd`, checked. */
+export function readArgoCdSettings(config: Config): GoldenPathSettings['argocd'] {
+  const { argocd } = readChecked(config, 'argocd');
+  return {
+    url: argocd!.url!,
+    token: argocd!.token!,
+    namespace: argocd!.namespace ?? 'argocd',
+    retry: argocd!.retry ?? {},
+    requestTimeoutMs: argocd!.requestTimeoutMs,
+  };
+}
+
+/** `goldenPath.aws`, checked. */
+export function readAwsSettings(config: Config): GoldenPathSettings['aws'] {
+  const { aws } = readChecked(config, 'aws');
+  return {
+    accountId: aws!.accountId!,
+    region: aws!.region!,
+    ecrRegistry:
+      aws!.ecrRegistry ??
+      `${aws!.accountId}.dkr.ecr.${aws!.region}.amazonaws.com`,
+    endpoint: aws!.endpoint,
+  };
+}
+
+/** `goldenPath.kubernetes`, checked. */
+export function readKubernetesSettings(
+  config: Config,
+): GoldenPathSettings['kubernetes'] {
+  const { kubernetes } = readChecked(config, 'kubernetes');
+  return {
+    url: kubernetes!.url!,
+    token: kubernetes!.token!,
+    caData: kubernetes!.caData,
+    skipTLSVerify: kubernetes!.skipTLSVerify ?? false,
+    clusterName: kubernetes!.clusterName ?? 'default',
+    argocdClusterServer:
+      kubernetes!.argocdClusterServer ?? 'https://kubernetes.default.svc',
+  };
+}
+
+/**
+ * Reads and checks the whole `goldenPath` section once: the shape (types,
+ * unknown keys) and every required key. Throws one error naming every problem.
+ */
+export function readGoldenPathSettings(config: Config): GoldenPathSettings {
+  const gp = readChecked(config);
+  const gitlab = readGitLabConnection(config);
+  const argocd = readArgoCdSettings(config);
+  const aws = readAwsSettings(config);
+  const kubernetes = readKubernetesSettings(config);
+  const platform: PlatformSettings = {
+    gitlabHost: gitlab.host,
+    gitlabBaseUrl: gitlab.baseUrl,
+    appGroup: gp.gitlab!.appGroup!,
+    gitopsGroup: gp.gitlab!.gitopsGroup!,
+    awsAccountId: aws.accountId,
+    awsRegion: aws.region,
+    ecrRegistry: aws.ecrRegistry,
+    argocdUrl: argocd.url,
+    argocdNamespace: argocd.namespace,
+    clusterServer: kubernetes.argocdClusterServer,
+    clusterName: kubernetes.clusterName,
+    baseDomain: gp.baseDomain!,
+    certificateArn: gp.ingress!.certificateArn!,
+    albGroupName: gp.ingress!.albGroupName!,
+    loadBalancerSourceCidrs: gp.ingress!.loadBalancerSourceCidrs!,
+    secretStoreName: gp.secretStoreName ?? 'aws-secrets-manager',
+    monitoringNamespace: gp.monitoringNamespace ?? 'monitoring',
+  };
+  return { platform, gitlab, argocd, aws, kubernetes };
+}

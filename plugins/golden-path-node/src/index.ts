@@ -1,0 +1,24 @@
+/**
+ * What golden-path backend plugins and modules share: the `goldenPath`
+ * settings (one declaration, read once) and one client per external system,
+ * offered through {@link goldenPathServiceRef}.
+ *
+ * @packageDocumentation
+ */
+export * from './config';
+export * from './services';
+export * from './clients/types';
+export { ArgoCdClient } from './clients/ArgoCdClient';
+export type { ArgoCdClientOptions } from './clients/ArgoCdClient';
+export { AwsRegistryClient } from './clients/AwsRegistryClient';
+export { GitLabClient } from './clients/GitLabClient';
+export {
+  GitLabPipelinesClient,
+  isProjectPath,
+} from './clients/GitLabPipelinesClient';
+export { KubernetesClient } from './clients/KubernetesClient';
+export { CatalogGateway } from './clients/CatalogGateway';
+export type { CatalogApi } from './clients/CatalogGateway';
+export * from './clients/ecr';
+export { withRetry, RetryError } from './clients/retry';
+export type { RetryPolicy } from './clients/retry';
