@@ -104,7 +104,7 @@ export const SERVICE_NAME_PATTERN =
   `^(?!(?:${RESERVED_SERVICE_NAMES.map(escape).join('|')})$)` +
   `(?!${RESERVED_SERVICE_NAME_PREFIXES.map(escape).join('|')})` +
   `(?=.{${SERVICE_NAME_MIN_LENGTH},${SERVICE_NAME_MAX_LENGTH}}$)` +
-  '[a-z][-a-z0-9]*[a-z0-9]$';
+  '[a-z][a-z0-9]*(?:-[a-z0-9]+)*$';
 
 /** Human-readable statement of the rule, used in every error message. */
 export const SERVICE_NAME_RULE = `${SERVICE_NAME_MIN_LENGTH}-${SERVICE_NAME_MAX_LENGTH} characters of a-z and 0-9 with single "-" between them, starting with a letter (not a reserved name such as "default", "new" or "kube-…")`;

@@ -7,6 +7,7 @@ import {
   PlatformSettings,
   renderApplication,
   renderAppProject,
+  renderContext,
 } from '@internal/plugin-scaffolder-backend-module-golden-path';
 import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import { GitRepos } from '../git';
@@ -69,8 +70,8 @@ describe('argocdFake', () => {
     return { status: res.status, body: (await res.json()) as any };
   };
 
-  const project = () => renderAppProject(settings, exampleRequest);
-  const application = () => renderApplication(settings, exampleRequest);
+  const project = () => renderAppProject(renderContext(settings, exampleRequest));
+  const application = () => renderApplication(renderContext(settings, exampleRequest));
 
   beforeEach(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-argocd-'));

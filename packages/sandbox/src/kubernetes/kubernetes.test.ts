@@ -17,6 +17,7 @@ import {
   renderRole,
   renderRoleBinding,
   renderServiceAccount,
+  renderContext,
 } from '@internal/plugin-scaffolder-backend-module-golden-path';
 import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
@@ -31,11 +32,11 @@ type Obj = KubernetesObject & Record<string, any>;
 /** The golden path's namespace bundle, rendered by the plugin. */
 function bundle(): Obj[] {
   return [
-    renderNamespace(exampleSettings, exampleRequest),
-    ...renderNetworkPolicies(exampleSettings, exampleRequest),
-    renderServiceAccount(exampleSettings, exampleRequest),
-    renderRole(exampleSettings, exampleRequest),
-    renderRoleBinding(exampleSettings, exampleRequest),
+    renderNamespace(renderContext(exampleSettings, exampleRequest)),
+    ...renderNetworkPolicies(renderContext(exampleSettings, exampleRequest)),
+    renderServiceAccount(renderContext(exampleSettings, exampleRequest)),
+    renderRole(renderContext(exampleSettings, exampleRequest)),
+    renderRoleBinding(renderContext(exampleSettings, exampleRequest)),
   ] as unknown as Obj[];
 }
 
@@ -161,13 +162,13 @@ describe('kubernetesFake', () => {
 
     const policies = await objects.list('networking.k8s.io/v1', 'NetworkPolicy', NS);
     expect(policies.items.map(p => p.metadata!.name).sort()).toEqual(
-      renderNetworkPolicies(exampleSettings, exampleRequest).map(p => p.metadata.name).sort(),
+      renderNetworkPolicies(renderContext(exampleSettings, exampleRequest)).map(p => p.metadata.name).sort(),
     );
-    const rendered0 = renderNetworkPolicies(exampleSettings, exampleRequest)[0];
+    const rendered0 = renderNetworkPolicies(renderContext(exampleSettings, exampleRequest))[0];
     const stored0 = (await read(rendered0 as unknown as Obj)) as any;
     expect(JSON.parse(JSON.stringify(stored0.spec))).toEqual(JSON.parse(JSON.stringify(rendered0.spec)));
-    const role = (await read(renderRole(exampleSettings, exampleRequest) as unknown as Obj)) as any;
-    expect(role.rules).toEqual(renderRole(exampleSettings, exampleRequest).rules);
+    const role = (await read(renderRole(renderContext(exampleSettings, exampleRequest)) as unknown as Obj)) as any;
+    expect(role.rules).toEqual(renderRole(renderContext(exampleSettings, exampleRequest)).rules);
   });
 
   it('re-applies idempotently: no duplicates, and resourceVersion moves only on change', async () => {
@@ -182,7 +183,7 @@ describe('kubernetesFake', () => {
       await count('rbac.authorization.k8s.io/v1', 'RoleBinding'),
     ];
     const before = await counts();
-    expect(before).toEqual([1, renderNetworkPolicies(exampleSettings, exampleRequest).length, 1, 1, 1]);
+    expect(before).toEqual([1, renderNetworkPolicies(renderContext(exampleSettings, exampleRequest)).length, 1, 1, 1]);
 
     await client.apply(rendered as any);
     expect(await counts()).toEqual(before);
@@ -232,12 +233,12 @@ describe('kubernetesFake', () => {
   });
 
   it('requires fieldManager and an existing namespace', async () => {
-    const ns = renderNamespace(exampleSettings, exampleRequest);
+    const ns = renderNamespace(renderContext(exampleSettings, exampleRequest));
     const noManager = await apiError(objects.patch(ns, undefined, undefined, undefined, true, PatchStrategy.ServerSideApply));
     expect(noManager.code).toBe(400);
     expect(statusOf(noManager).message).toContain('fieldManager: Required value');
 
-    const sa = renderServiceAccount(exampleSettings, exampleRequest);
+    const sa = renderServiceAccount(renderContext(exampleSettings, exampleRequest));
     await expect(client.apply([sa] as any)).rejects.toThrow(`namespaces "${NS}" not found`);
   });
 
@@ -274,7 +275,7 @@ describe('kubernetesFake', () => {
   });
 
   it('creates with POST and merge-patches, recording the managers', async () => {
-    await client.apply([renderNamespace(exampleSettings, exampleRequest)] as any);
+    await client.apply([renderNamespace(renderContext(exampleSettings, exampleRequest))] as any);
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: NS }, data: { a: '1' } };
     const created = (await objects.create(cm, undefined, undefined, 'creator')) as Obj;
     expect(created.metadata!.managedFields).toEqual([expect.objectContaining({ manager: 'creator', operation: 'Update' })]);
@@ -317,7 +318,7 @@ describe('kubernetesFake', () => {
     await start();
     expect(await client.namespaceExists(NS)).toBe(true);
     expect((await read(bundle()[0])).metadata!.uid).toBe(before.metadata!.uid);
-    expect(await count('networking.k8s.io/v1', 'NetworkPolicy')).toBe(renderNetworkPolicies(exampleSettings, exampleRequest).length);
+    expect(await count('networking.k8s.io/v1', 'NetworkPolicy')).toBe(renderNetworkPolicies(renderContext(exampleSettings, exampleRequest)).length);
   });
 
   it('fails the first NetworkPolicy apply when a fault rule says so', async () => {
@@ -334,7 +335,7 @@ describe('kubernetesFake', () => {
     // The Namespace went through; the second attempt completes the bundle.
     expect(await client.namespaceExists(NS)).toBe(true);
     await client.apply(rendered as any);
-    expect(await count('networking.k8s.io/v1', 'NetworkPolicy')).toBe(renderNetworkPolicies(exampleSettings, exampleRequest).length);
+    expect(await count('networking.k8s.io/v1', 'NetworkPolicy')).toBe(renderNetworkPolicies(renderContext(exampleSettings, exampleRequest)).length);
 
     const log = sandbox!.faults.log.filter(l => l.startsWith('kubernetes ')).map(l => l.slice('kubernetes '.length));
     expect(log).toEqual(expect.arrayContaining(['discovery', 'PATCH namespaces', 'PATCH networkpolicies', 'GET namespaces']));
@@ -350,7 +351,7 @@ describe('kubernetesFake', () => {
   });
 
   it('answers 400 for a bad apply body (InputError through the client)', async () => {
-    const bad = { ...renderNamespace(exampleSettings, exampleRequest), metadata: { name: 'Not_Valid' } };
+    const bad = { ...renderNamespace(renderContext(exampleSettings, exampleRequest)), metadata: { name: 'Not_Valid' } };
     await expect(client.apply([bad] as any)).rejects.toMatchObject({ name: 'InputError' });
   });
 });

@@ -146,13 +146,23 @@ export interface ArgoCdApi {
   deleteApplication(name: string): Promise<void>;
 }
 
-/** A Kubernetes object as rendered (apiVersion, kind, metadata.name, optional metadata.namespace). */
-export type KubernetesObject = {
+/**
+ * A Kubernetes object: what the render layer produces and the Kubernetes
+ * client applies (apiVersion, kind, metadata and any other fields).
+ */
+export interface KubernetesObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    [key: string]: unknown;
+  };
   [key: string]: unknown;
-};
+}
 
 export interface KubernetesApi {
   /** Server-side apply of every object with our field manager: Namespaces first, then the rest. */

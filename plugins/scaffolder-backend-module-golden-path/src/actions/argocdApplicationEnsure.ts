@@ -1,7 +1,8 @@
+import { renderContext } from '../render/context';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { renderAppProject, renderApplication } from '../render/argocd';
 import { deriveNames } from '../render/derive';
-import { ServiceRequestInput } from '../render/input';
+import { ServiceInput } from '../render/input';
 import {
   ActionDeps,
   StepContext,
@@ -44,8 +45,8 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
     },
     async handler(ctx) {
       const request = toServiceRequest(ctx.input);
-      const project = renderAppProject(deps.settings, request);
-      const application = renderApplication(deps.settings, request);
+      const project = renderAppProject(renderContext(deps.settings, request));
+      const application = renderApplication(renderContext(deps.settings, request));
       const names = deriveNames(deps.settings, ctx.input.name);
       const outputs = () => {
         ctx.output('argocdAppUrl', names.argocdAppUrl);
@@ -74,11 +75,11 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
 export async function ensureArgoProject(
   deps: Pick<ActionDeps, 'argocd' | 'settings'>,
   step: StepContext,
-  request: ServiceRequestInput,
+  request: ServiceInput,
   update = false,
 ): Promise<string> {
   const project = withTaskMarker(
-    renderAppProject(deps.settings, request),
+    renderAppProject(renderContext(deps.settings, request)),
     step.taskId,
   );
   return step.journal.step({
@@ -111,11 +112,11 @@ export async function ensureArgoProject(
 export async function ensureArgoApplication(
   deps: Pick<ActionDeps, 'argocd' | 'settings'>,
   step: StepContext,
-  request: ServiceRequestInput,
+  request: ServiceInput,
   update = false,
 ): Promise<string> {
   const application = withTaskMarker(
-    renderApplication(deps.settings, request),
+    renderApplication(renderContext(deps.settings, request)),
     step.taskId,
   );
   return step.journal.step({

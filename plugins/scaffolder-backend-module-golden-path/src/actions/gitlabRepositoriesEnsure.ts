@@ -1,14 +1,12 @@
+import { renderContext } from '../render/context';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError, InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { deriveNames } from '../render/derive';
-import {
-  ResolvedServiceRequest,
-  assertImageTag,
-  resolveServiceRequest,
-} from '../render/input';
+import { assertImageTag, resolveServiceRequest } from '../render/input';
+import { ServiceRequest } from '../render/types';
 import { renderGitopsRepository } from '../render/gitops';
 import { GitLabApi, GitLabFile } from '@internal/plugin-golden-path-node';
 import {
@@ -92,7 +90,7 @@ export async function prepareRepositoryContent(
       )})`,
     );
   }
-  const gitopsFiles = renderGitopsRepository(settings, request, { imageTag });
+  const gitopsFiles = renderGitopsRepository(renderContext(settings, request), { imageTag });
   return { request, names, imageTag, appFiles, gitopsFiles };
 }
 
@@ -233,7 +231,7 @@ function projectStep(
 export function claimAppRepository(
   deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
   step: StepContext,
-  request: ResolvedServiceRequest,
+  request: ServiceRequest,
 ): Promise<ProjectRef> {
   return projectStep(deps, step, {
     fullPath: deriveNames(deps.settings, request.name).appRepoPath,
@@ -253,7 +251,7 @@ export async function ensureRepositories(
   deps: Pick<ActionDeps, 'gitlab' | 'settings'>,
   step: StepContext,
   opts: {
-    request: ResolvedServiceRequest;
+    request: ServiceRequest;
     appFiles: GitLabFile[];
     gitopsFiles: GitLabFile[];
     /** The app project, when the caller has claimed it already. */

@@ -1,3 +1,4 @@
+import { renderContext } from '../render/context';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
   renderNamespace,
@@ -6,7 +7,7 @@ import {
   renderServiceAccount,
 } from '../render/kubernetes';
 import { renderNetworkPolicies } from '../render/networkPolicies';
-import { ServiceRequestInput } from '../render/input';
+import { ServiceInput } from '../render/input';
 import { PlatformSettings } from '../render/types';
 import { KubernetesObject } from '@internal/plugin-golden-path-node';
 import {
@@ -25,14 +26,14 @@ import { examples } from './kubernetesBundleApply.examples';
  */
 export function renderNamespaceBundle(
   settings: PlatformSettings,
-  request: ServiceRequestInput,
+  request: ServiceInput,
 ): KubernetesObject[] {
   return [
-    renderNamespace(settings, request),
-    ...renderNetworkPolicies(settings, request),
-    renderServiceAccount(settings, request),
-    renderRole(settings, request),
-    renderRoleBinding(settings, request),
+    renderNamespace(renderContext(settings, request)),
+    ...renderNetworkPolicies(renderContext(settings, request)),
+    renderServiceAccount(renderContext(settings, request)),
+    renderRole(renderContext(settings, request)),
+    renderRoleBinding(renderContext(settings, request)),
   ] as unknown as KubernetesObject[];
 }
 

@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import fc from 'fast-check';
 import {
   dnsLabel,
@@ -24,8 +25,8 @@ import {
 import { deriveNames } from './derive';
 import { renderGitopsObjects } from './gitops';
 
-const project = renderAppProject(exampleSettings, exampleRequest);
-const application = renderApplication(exampleSettings, exampleRequest);
+const project = renderAppProject(renderContext(exampleSettings, exampleRequest));
+const application = renderApplication(renderContext(exampleSettings, exampleRequest));
 const names = deriveNames(exampleSettings, exampleRequest.name);
 
 describe('Application', () => {
@@ -114,7 +115,7 @@ describe('AppProject', () => {
   });
 
   it("admits every object of the service's own GitOps repository", () => {
-    const manifests = renderGitopsObjects(exampleSettings, exampleRequest, {
+    const manifests = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), {
       imageTag: exampleImageTag,
     }).filter(f => f.path.startsWith('manifests/'));
     for (const { object } of manifests) {
@@ -135,7 +136,7 @@ describe('AppProject', () => {
   });
 
   it('whitelists exactly the kinds the GitOps repository contains', () => {
-    const kinds = renderGitopsObjects(exampleSettings, exampleRequest, {
+    const kinds = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), {
       imageTag: exampleImageTag,
     })
       .filter(
@@ -190,7 +191,7 @@ describe('AppProject', () => {
     it('admits its own repository and destination', () => {
       fc.assert(
         fc.property(settingsAndRequest, ({ settings, request }) => {
-          const spec = renderAppProject(settings, request).spec;
+          const spec = renderAppProject(renderContext(settings, request)).spec;
           const own = deriveNames(settings, request.name);
           expect(admitsSource(spec, own.gitopsRepoUrl)).toBe(true);
           expect(
@@ -211,7 +212,7 @@ describe('AppProject', () => {
             fc.tuple(fc.constant(x), otherName(x.request.name)),
           ),
           ([{ settings, request }, other]) => {
-            const spec = renderAppProject(settings, request).spec;
+            const spec = renderAppProject(renderContext(settings, request)).spec;
             const own = deriveNames(settings, request.name);
             const host = `https://${settings.gitlabHost}`;
             const candidates = [
@@ -243,7 +244,7 @@ describe('AppProject', () => {
             fc.tuple(fc.constant(x), otherName(x.request.name)),
           ),
           ([{ settings, request }, other]) => {
-            const spec = renderAppProject(settings, request).spec;
+            const spec = renderAppProject(renderContext(settings, request)).spec;
             for (const destination of [
               { server: settings.clusterServer, namespace: other },
               {

@@ -1,7 +1,5 @@
-import { renderContext } from './context';
-import { ServiceRequestInput } from './input';
+import { RenderContext } from './context';
 import { textAnnotations } from './labels';
-import { PlatformSettings } from './types';
 
 /** Folder of the GitOps repository that ArgoCD syncs. */
 export const GITOPS_MANIFESTS_PATH = 'manifests';
@@ -56,10 +54,9 @@ export const APP_CLUSTER_KINDS: readonly GroupKind[] = [
  * namespaces or creating cluster-wide objects.
  */
 export function renderAppProject(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels } = renderContext(settings, request);
+  const { settings, names, labels } = ctx;
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
@@ -97,10 +94,9 @@ export const SYNC_RETRY = {
  * Server-side apply avoids the annotation size limit of client-side apply.
  */
 export function renderApplication(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { settings, names, labels, request: req } = ctx;
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',

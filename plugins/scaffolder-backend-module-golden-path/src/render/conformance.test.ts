@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,7 +117,7 @@ describe('strict CRD validation catches typos the upstream schemas let through',
       'Application',
       CRD_FILES.application,
       'v1alpha1',
-      () => renderApplication(exampleSettings, exampleRequest),
+      () => renderApplication(renderContext(exampleSettings, exampleRequest)),
       o => {
         o.spec.syncPolicy.automated.selfheal = true;
       },
@@ -125,7 +126,7 @@ describe('strict CRD validation catches typos the upstream schemas let through',
       'AppProject',
       CRD_FILES.appProject,
       'v1alpha1',
-      () => renderAppProject(exampleSettings, exampleRequest),
+      () => renderAppProject(renderContext(exampleSettings, exampleRequest)),
       o => {
         o.spec.sourceRepo = ['*'];
       },
@@ -134,7 +135,7 @@ describe('strict CRD validation catches typos the upstream schemas let through',
       'ExternalSecret',
       CRD_FILES.externalSecret,
       'v1',
-      () => renderExternalSecret(exampleSettings, exampleRequest),
+      () => renderExternalSecret(renderContext(exampleSettings, exampleRequest)),
       o => {
         o.spec.dataFrom[0].extract.keys = 'idp/other';
       },
@@ -143,7 +144,7 @@ describe('strict CRD validation catches typos the upstream schemas let through',
       'ServiceMonitor',
       CRD_FILES.serviceMonitor,
       'v1',
-      () => renderServiceMonitor(exampleSettings, exampleRequest),
+      () => renderServiceMonitor(renderContext(exampleSettings, exampleRequest)),
       o => {
         o.spec.endpoints[0].scrapeInterval = '5s';
       },
@@ -188,7 +189,7 @@ describe('strict CRD validation catches typos the upstream schemas let through',
     ['kind', { kind: 'ApplicationSet' }, /kind is "ApplicationSet"/],
   ])('checks %s, which the schema does not pin', (_field, change, message) => {
     const object = {
-      ...renderApplication(exampleSettings, exampleRequest),
+      ...renderApplication(renderContext(exampleSettings, exampleRequest)),
       ...change,
     };
     expect(
@@ -203,15 +204,13 @@ describe('core kinds', () => {
   it('accepts the generated Deployment', () => {
     expect(
       validateCoreObject(
-        renderDeployment(exampleSettings, exampleRequest, opts),
+        renderDeployment(renderContext(exampleSettings, exampleRequest), opts),
       ),
     ).toEqual([]);
   });
 
   it('catches a misspelt field', () => {
-    const deployment: any = renderDeployment(
-      exampleSettings,
-      exampleRequest,
+    const deployment: any = renderDeployment(renderContext(exampleSettings, exampleRequest),
       opts,
     );
     deployment.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
@@ -221,9 +220,7 @@ describe('core kinds', () => {
   });
 
   it('catches a wrong type', () => {
-    const deployment: any = renderDeployment(
-      exampleSettings,
-      exampleRequest,
+    const deployment: any = renderDeployment(renderContext(exampleSettings, exampleRequest),
       opts,
     );
     deployment.spec.replicas = '2';
@@ -233,9 +230,7 @@ describe('core kinds', () => {
   });
 
   it('catches a missing required field', () => {
-    const deployment: any = renderDeployment(
-      exampleSettings,
-      exampleRequest,
+    const deployment: any = renderDeployment(renderContext(exampleSettings, exampleRequest),
       opts,
     );
     delete deployment.spec.template.spec.containers[0].name;
@@ -243,9 +238,7 @@ describe('core kinds', () => {
   });
 
   it('knows NetworkPolicy rules use "from" on the wire', () => {
-    const [, fromAlb]: any[] = renderNetworkPolicies(
-      exampleSettings,
-      exampleRequest,
+    const [, fromAlb]: any[] = renderNetworkPolicies(renderContext(exampleSettings, exampleRequest),
     );
     expect(validateCoreObject(fromAlb)).toEqual([]);
     fromAlb.spec.ingress[0]._from = fromAlb.spec.ingress[0].from;
@@ -257,7 +250,7 @@ describe('core kinds', () => {
 
 describe('every generated object', () => {
   const validate = createManifestValidator();
-  const files = renderGitopsObjects(exampleSettings, exampleRequest, opts);
+  const files = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), opts);
 
   it.each(files.map(f => [f.path, f.object]))(
     '%s is valid',
@@ -272,9 +265,7 @@ describe('every generated object', () => {
         settingsAndRequest,
         imageTag,
         ({ settings, request }, tag) => {
-          for (const { path: file, object } of renderGitopsObjects(
-            settings,
-            request,
+          for (const { path: file, object } of renderGitopsObjects(renderContext(settings, request),
             {
               imageTag: tag,
             },

@@ -1,32 +1,14 @@
 import { DerivedNames, deriveNames } from './derive';
-import {
-  ResolvedServiceRequest,
-  ServiceRequestInput,
-  resolveServiceRequest,
-} from './input';
+import { ServiceInput, resolveServiceRequest } from './input';
 import { commonLabels } from './labels';
-import { PlatformSettings } from './types';
+import { PlatformSettings, ServiceRequest } from './types';
 
-/**
- * Minimal shape shared by every generated Kubernetes object, for code that
- * handles them generically (file layout, serialisation, validation).
- */
-export interface KubernetesObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-  };
-}
+export type { KubernetesObject } from '@internal/plugin-golden-path-node';
 
 /** Everything a per-object render function needs, validated once. */
 export interface RenderContext {
   settings: PlatformSettings;
-  request: ResolvedServiceRequest;
+  request: ServiceRequest;
   names: DerivedNames;
   labels: Record<string, string>;
 }
@@ -38,9 +20,9 @@ export interface RenderContext {
  */
 export function renderContext(
   settings: PlatformSettings,
-  request: ServiceRequestInput,
+  input: ServiceInput,
 ): RenderContext {
-  const resolved = resolveServiceRequest(settings, request);
+  const resolved = resolveServiceRequest(settings, input);
   return {
     settings,
     request: resolved,

@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import fc from 'fast-check';
 import { imageTag, settingsAndRequest } from '../__testUtils__/arbitraries';
 import {
@@ -19,7 +20,7 @@ const opts = { imageTag: exampleImageTag };
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('GitOps repository layout', () => {
-  const files = renderGitopsRepository(exampleSettings, exampleRequest, opts);
+  const files = renderGitopsRepository(renderContext(exampleSettings, exampleRequest), opts);
   const paths = files.map(f => f.path);
   const byPath = (p: string) => files.find(f => f.path === p)!;
 
@@ -79,14 +80,12 @@ describe('GitOps repository layout', () => {
 
   it('points the Application at the manifests folder', () => {
     expect(
-      renderApplication(exampleSettings, exampleRequest).spec.source.path,
+      renderApplication(renderContext(exampleSettings, exampleRequest)).spec.source.path,
     ).toBe('manifests');
   });
 
   it('keeps the ArgoCD objects out of the synced folder', () => {
-    const synced = renderGitopsObjects(
-      exampleSettings,
-      exampleRequest,
+    const synced = renderGitopsObjects(renderContext(exampleSettings, exampleRequest),
       opts,
     ).filter(f => f.path.startsWith('manifests/'));
     expect(synced.map(f => f.object.apiVersion)).not.toContain(
@@ -101,9 +100,7 @@ describe('image line', () => {
     name: string,
     tag: string,
   ) => {
-    const content = renderGitopsRepository(
-      settings,
-      { ...exampleRequest, name },
+    const content = renderGitopsRepository(renderContext(settings, { ...exampleRequest, name }),
       { imageTag: tag },
     ).find(f => f.path === 'manifests/deployment.yaml')!.content;
     const line = new RegExp(
@@ -135,9 +132,7 @@ describe('image line', () => {
   });
 
   it('is the only line a sed on the tag would change', () => {
-    const content = renderGitopsRepository(
-      exampleSettings,
-      exampleRequest,
+    const content = renderGitopsRepository(renderContext(exampleSettings, exampleRequest),
       opts,
     ).find(f => f.path === 'manifests/deployment.yaml')!.content;
     expect(
@@ -155,10 +150,10 @@ describe('serialisation', () => {
         settingsAndRequest,
         imageTag,
         ({ settings, request }, tag) => {
-          const objects = renderGitopsObjects(settings, request, {
+          const objects = renderGitopsObjects(renderContext(settings, request), {
             imageTag: tag,
           });
-          const files = renderGitopsRepository(settings, request, {
+          const files = renderGitopsRepository(renderContext(settings, request), {
             imageTag: tag,
           }).filter(f => f.path.endsWith('.yaml'));
           expect(files.map(f => f.path)).toEqual(objects.map(o => o.path));
@@ -178,7 +173,7 @@ describe('serialisation', () => {
   it('keeps owner and description exactly as entered through YAML', () => {
     fc.assert(
       fc.property(settingsAndRequest, ({ settings, request }) => {
-        const files = renderGitopsRepository(settings, request, {
+        const files = renderGitopsRepository(renderContext(settings, request), {
           imageTag: '1',
         });
         for (const path of [
@@ -207,12 +202,10 @@ describe('serialisation', () => {
         settingsAndRequest,
         imageTag,
         ({ settings, request }, tag) => {
-          const first = renderGitopsRepository(settings, request, {
+          const first = renderGitopsRepository(renderContext(settings, request), {
             imageTag: tag,
           });
-          const second = renderGitopsRepository(
-            JSON.parse(JSON.stringify(settings)),
-            JSON.parse(JSON.stringify(request)),
+          const second = renderGitopsRepository(renderContext(JSON.parse(JSON.stringify(settings)), JSON.parse(JSON.stringify(request))),
             { imageTag: tag },
           );
           expect(second).toStrictEqual(first);
@@ -226,8 +219,8 @@ describe('serialisation', () => {
     fc.assert(
       fc.property(settingsAndRequest, ({ settings, request }) => {
         const before = JSON.parse(JSON.stringify({ settings, request }));
-        renderGitopsRepository(settings, request, { imageTag: '1' });
-        renderAppProject(settings, request);
+        renderGitopsRepository(renderContext(settings, request), { imageTag: '1' });
+        renderAppProject(renderContext(settings, request));
         // toEqual: fast-check may build records without a prototype.
         expect({ settings, request }).toEqual(before);
       }),
@@ -238,7 +231,7 @@ describe('serialisation', () => {
 
 describe('README', () => {
   const readme = (request = exampleRequest) =>
-    renderGitopsRepository(exampleSettings, request, opts).find(
+    renderGitopsRepository(renderContext(exampleSettings, request), opts).find(
       f => f.path === 'README.md',
     )!.content;
 

@@ -3,8 +3,8 @@ import {
   renderAppProject,
   renderApplication,
 } from './argocd';
-import { KubernetesObject, renderContext } from './context';
-import { ServiceRequestInput, assertImageTag } from './input';
+import { KubernetesObject, RenderContext } from './context';
+import { assertImageTag } from './input';
 import {
   renderDashboardConfigMap,
   renderDeployment,
@@ -19,7 +19,6 @@ import {
   secretStoreKey,
 } from './kubernetes';
 import { renderNetworkPolicies } from './networkPolicies';
-import { PlatformSettings } from './types';
 import { toYaml } from './yaml';
 
 /** A file of the GitOps repository. */
@@ -50,12 +49,11 @@ export const GITOPS_ARGOCD_PATH = 'argocd';
  * `manifests/`, the AppProject and Application under `argocd/`.
  */
 export function renderGitopsObjects(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
   opts: GitopsRenderOptions,
 ): GitopsObjectFile[] {
   // Validates the request (name first, so a bad name is the error reported).
-  const policies = renderNetworkPolicies(settings, request);
+  const policies = renderNetworkPolicies(ctx);
   assertImageTag(opts.imageTag);
   const manifest = (
     file: string,
@@ -65,35 +63,35 @@ export function renderGitopsObjects(
     object,
   });
   return [
-    manifest('namespace.yaml', renderNamespace(settings, request)),
-    manifest('serviceaccount.yaml', renderServiceAccount(settings, request)),
-    manifest('role.yaml', renderRole(settings, request)),
-    manifest('rolebinding.yaml', renderRoleBinding(settings, request)),
+    manifest('namespace.yaml', renderNamespace(ctx)),
+    manifest('serviceaccount.yaml', renderServiceAccount(ctx)),
+    manifest('role.yaml', renderRole(ctx)),
+    manifest('rolebinding.yaml', renderRoleBinding(ctx)),
     // `<name>-default-deny` goes to `networkpolicy-default-deny.yaml`.
     ...policies.map(policy =>
       manifest(
         `networkpolicy-${policy.metadata.name.slice(
-          request.name.length + 1,
+          ctx.request.name.length + 1,
         )}.yaml`,
         policy,
       ),
     ),
-    manifest('externalsecret.yaml', renderExternalSecret(settings, request)),
-    manifest('deployment.yaml', renderDeployment(settings, request, opts)),
-    manifest('service.yaml', renderService(settings, request)),
-    manifest('ingress.yaml', renderIngress(settings, request)),
-    manifest('servicemonitor.yaml', renderServiceMonitor(settings, request)),
+    manifest('externalsecret.yaml', renderExternalSecret(ctx)),
+    manifest('deployment.yaml', renderDeployment(ctx, opts)),
+    manifest('service.yaml', renderService(ctx)),
+    manifest('ingress.yaml', renderIngress(ctx)),
+    manifest('servicemonitor.yaml', renderServiceMonitor(ctx)),
     manifest(
       'grafana-dashboard.yaml',
-      renderDashboardConfigMap(settings, request),
+      renderDashboardConfigMap(ctx),
     ),
     {
       path: `${GITOPS_ARGOCD_PATH}/appproject.yaml`,
-      object: renderAppProject(settings, request),
+      object: renderAppProject(ctx),
     },
     {
       path: `${GITOPS_ARGOCD_PATH}/application.yaml`,
-      object: renderApplication(settings, request),
+      object: renderApplication(ctx),
     },
   ];
 }
@@ -112,10 +110,9 @@ export function escapeMarkdown(text: string): string {
 
 /** The GitOps repository's README. */
 export function renderGitopsReadme(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ): string {
-  const { names, request: req } = renderContext(settings, request);
+  const { names, request: req } = ctx;
   const owner = escapeMarkdown(req.owner.replace(/\s+/g, ' ').trim());
   const description = req.description.trim()
     ? req.description
@@ -154,13 +151,12 @@ export function renderGitopsReadme(
  * input always gives byte-identical files.
  */
 export function renderGitopsRepository(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
   opts: GitopsRenderOptions,
 ): GitopsFile[] {
   return [
-    { path: 'README.md', content: renderGitopsReadme(settings, request) },
-    ...renderGitopsObjects(settings, request, opts).map(({ path, object }) => ({
+    { path: 'README.md', content: renderGitopsReadme(ctx) },
+    ...renderGitopsObjects(ctx, opts).map(({ path, object }) => ({
       path,
       content: toYaml(object),
     })),

@@ -7,7 +7,7 @@ export * from './types';
 export * from './input';
 export * from './derive';
 export * from './labels';
-export type { KubernetesObject } from './context';
+export * from './context';
 export * from './kubernetes';
 export * from './networkPolicies';
 export * from './dashboard';

@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import { InputError } from '@backstage/errors';
 import fc from 'fast-check';
 import { invalidName, validName } from '../__testUtils__/arbitraries';
@@ -41,40 +42,40 @@ const renderers: Array<[string, (name: string) => unknown]> = [
   ['renderEcrPolicy', name => renderEcrPolicy(settings, name)],
   ['ecrRepositoryArn', name => ecrRepositoryArn(settings, name)],
   ['renderGrafanaDashboard', name => renderGrafanaDashboard(name)],
-  ['renderNamespace', name => renderNamespace(settings, withName(name))],
+  ['renderNamespace', name => renderNamespace(renderContext(settings, withName(name)))],
   [
     'renderServiceAccount',
-    name => renderServiceAccount(settings, withName(name)),
+    name => renderServiceAccount(renderContext(settings, withName(name))),
   ],
-  ['renderRole', name => renderRole(settings, withName(name))],
-  ['renderRoleBinding', name => renderRoleBinding(settings, withName(name))],
+  ['renderRole', name => renderRole(renderContext(settings, withName(name)))],
+  ['renderRoleBinding', name => renderRoleBinding(renderContext(settings, withName(name)))],
   [
     'renderNetworkPolicies',
-    name => renderNetworkPolicies(settings, withName(name)),
+    name => renderNetworkPolicies(renderContext(settings, withName(name))),
   ],
   [
     'renderExternalSecret',
-    name => renderExternalSecret(settings, withName(name)),
+    name => renderExternalSecret(renderContext(settings, withName(name))),
   ],
   [
     'renderDeployment',
-    name => renderDeployment(settings, withName(name), opts),
+    name => renderDeployment(renderContext(settings, withName(name)), opts),
   ],
-  ['renderService', name => renderService(settings, withName(name))],
-  ['renderIngress', name => renderIngress(settings, withName(name))],
+  ['renderService', name => renderService(renderContext(settings, withName(name)))],
+  ['renderIngress', name => renderIngress(renderContext(settings, withName(name)))],
   [
     'renderServiceMonitor',
-    name => renderServiceMonitor(settings, withName(name)),
+    name => renderServiceMonitor(renderContext(settings, withName(name))),
   ],
   [
     'renderDashboardConfigMap',
-    name => renderDashboardConfigMap(settings, withName(name)),
+    name => renderDashboardConfigMap(renderContext(settings, withName(name))),
   ],
-  ['renderAppProject', name => renderAppProject(settings, withName(name))],
-  ['renderApplication', name => renderApplication(settings, withName(name))],
+  ['renderAppProject', name => renderAppProject(renderContext(settings, withName(name)))],
+  ['renderApplication', name => renderApplication(renderContext(settings, withName(name)))],
   [
     'renderGitopsRepository',
-    name => renderGitopsRepository(settings, withName(name), opts),
+    name => renderGitopsRepository(renderContext(settings, withName(name)), opts),
   ],
 ];
 
@@ -149,7 +150,7 @@ describe('service names', () => {
     ['argocd', 'platform namespace'],
     ['monitoring', 'platform namespace'],
   ])('refuses the reserved name %p (%s)', (name, why) => {
-    expect(() => renderNamespace(settings, withName(name))).toThrow(InputError);
+    expect(() => renderNamespace(renderContext(settings, withName(name)))).toThrow(InputError);
     expect(() => deriveNames(settings, name)).toThrow(why);
   });
 });

@@ -19,20 +19,17 @@ export const REPLICAS_MIN = 1;
 export const REPLICAS_MAX = 10;
 
 /**
- * What the render layer accepts: a {@link ServiceRequest} whose port and
- * replica count may be missing (the form defaults are applied here too, so
- * a caller that forgets them still gets the documented defaults).
+ * A request as it arrives from the form or an action's input, before
+ * validation: description, port and replica count may be missing (the form
+ * defaults are applied here too, so a caller that forgets them still gets
+ * the documented defaults).
  */
-export type ServiceRequestInput = Omit<ServiceRequest, 'port' | 'replicas'> &
-  Partial<Pick<ServiceRequest, 'port' | 'replicas'>>;
-
-/** A request after validation, with defaults applied and text made safe. */
-export interface ResolvedServiceRequest {
+export interface ServiceInput {
   name: string;
   owner: string;
-  description: string;
-  port: number;
-  replicas: number;
+  description?: string;
+  port?: number;
+  replicas?: number;
 }
 
 /**
@@ -123,8 +120,8 @@ function integerInRange(
  */
 export function resolveServiceRequest(
   settings: PlatformSettings,
-  request: ServiceRequestInput,
-): ResolvedServiceRequest {
+  request: ServiceInput,
+): ServiceRequest {
   assertServiceName(request.name, settings, 'name');
   return {
     name: request.name,

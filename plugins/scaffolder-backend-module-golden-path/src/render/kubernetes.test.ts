@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import {
   exampleImageTag,
   exampleRequest,
@@ -29,7 +30,7 @@ const request = exampleRequest;
 const opts = { imageTag: exampleImageTag };
 
 describe('Namespace', () => {
-  const ns = renderNamespace(settings, request);
+  const ns = renderNamespace(renderContext(settings, request));
 
   it('is named after the service and has no namespace itself', () => {
     expect(ns.metadata.name).toBe('payments-api');
@@ -51,7 +52,7 @@ describe('Namespace', () => {
       owner: 'group:default/*&!"#\n',
       description: 'a: b\n# c\n\u2028"d"',
     };
-    const annotations = renderNamespace(settings, { ...request, ...nasty })
+    const annotations = renderNamespace(renderContext(settings, { ...request, ...nasty }))
       .metadata.annotations;
     expect(annotations[OWNER_ANNOTATION]).toBe(nasty.owner);
     expect(annotations[DESCRIPTION_ANNOTATION]).toBe(nasty.description);
@@ -59,13 +60,13 @@ describe('Namespace', () => {
 });
 
 describe('Deployment', () => {
-  const deployment = renderDeployment(settings, request, opts);
+  const deployment = renderDeployment(renderContext(settings, request), opts);
   const pod = deployment.spec.template.spec;
   const [container] = pod.containers;
 
   it('runs the requested number of replicas', () => {
     expect(
-      renderDeployment(settings, { ...request, replicas: 5 }, opts).spec
+      renderDeployment(renderContext(settings, { ...request, replicas: 5 }), opts).spec
         .replicas,
     ).toBe(5);
   });
@@ -73,7 +74,7 @@ describe('Deployment', () => {
   it('defaults to 2 replicas', () => {
     const { replicas: _omitted, ...withoutReplicas } = request;
     expect(
-      renderDeployment(settings, withoutReplicas, opts).spec.replicas,
+      renderDeployment(renderContext(settings, withoutReplicas), opts).spec.replicas,
     ).toBe(2);
   });
 
@@ -151,13 +152,13 @@ describe('Deployment', () => {
 
   it('runs as the app ServiceAccount without a mounted token', () => {
     expect(pod.serviceAccountName).toBe(
-      renderServiceAccount(settings, request).metadata.name,
+      renderServiceAccount(renderContext(settings, request)).metadata.name,
     );
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
   it('reads its environment from the Secret the ExternalSecret creates', () => {
-    const externalSecret = renderExternalSecret(settings, request);
+    const externalSecret = renderExternalSecret(renderContext(settings, request));
     expect(container.envFrom).toEqual([
       { secretRef: { name: externalSecret.spec.target.name } },
     ]);
@@ -165,7 +166,7 @@ describe('Deployment', () => {
 });
 
 describe('ExternalSecret', () => {
-  const es = renderExternalSecret(settings, request);
+  const es = renderExternalSecret(renderContext(settings, request));
 
   it('reads all keys of idp/<name> from the ClusterSecretStore', () => {
     expect(es.spec).toMatchObject({
@@ -184,9 +185,9 @@ describe('ExternalSecret', () => {
 });
 
 describe('Service and Ingress', () => {
-  const service = renderService(settings, request);
-  const ingress = renderIngress(settings, request);
-  const deployment = renderDeployment(settings, request, opts);
+  const service = renderService(renderContext(settings, request));
+  const ingress = renderIngress(renderContext(settings, request));
+  const deployment = renderDeployment(renderContext(settings, request), opts);
 
   it('exposes port 80 as ClusterIP to the container port named http', () => {
     expect(service.spec.type).toBe('ClusterIP');
@@ -244,9 +245,9 @@ describe('Service and Ingress', () => {
 });
 
 describe('RBAC', () => {
-  const role = renderRole(settings, request);
-  const binding = renderRoleBinding(settings, request);
-  const account = renderServiceAccount(settings, request);
+  const role = renderRole(renderContext(settings, request));
+  const binding = renderRoleBinding(renderContext(settings, request));
+  const account = renderServiceAccount(renderContext(settings, request));
 
   it('does not mount the ServiceAccount token by default', () => {
     expect(account.automountServiceAccountToken).toBe(false);
@@ -285,9 +286,9 @@ describe('RBAC', () => {
 });
 
 describe('observability', () => {
-  const monitor = renderServiceMonitor(settings, request);
-  const service = renderService(settings, request);
-  const configMap = renderDashboardConfigMap(settings, request);
+  const monitor = renderServiceMonitor(renderContext(settings, request));
+  const service = renderService(renderContext(settings, request));
+  const configMap = renderDashboardConfigMap(renderContext(settings, request));
   const dashboard = renderGrafanaDashboard('payments-api');
   const queries = dashboard.panels.flatMap(p => p.targets.map(t => t.expr));
 
@@ -359,7 +360,7 @@ describe('observability', () => {
 });
 
 describe('sync waves and labels', () => {
-  const files = renderGitopsObjects(settings, request, opts).filter(f =>
+  const files = renderGitopsObjects(renderContext(settings, request), opts).filter(f =>
     f.path.startsWith('manifests/'),
   );
   const wave = (kind: string) =>

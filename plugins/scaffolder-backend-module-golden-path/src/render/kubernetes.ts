@@ -8,9 +8,9 @@ import type {
   V1Service,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { renderContext } from './context';
+import { RenderContext } from './context';
 import { renderGrafanaDashboard } from './dashboard';
-import { ServiceRequestInput, assertImageTag } from './input';
+import { assertImageTag } from './input';
 import {
   ROLE_LABEL,
   selectorLabels,
@@ -74,10 +74,9 @@ export function containerImage(
  * below; the generated Deployment meets that profile.
  */
 export function renderNamespace(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { names, labels, request: req } = ctx;
   const namespaceLabels: Record<string, string> = {
     ...labels,
     [ROLE_LABEL]: 'app',
@@ -104,10 +103,9 @@ export function renderNamespace(
  * attacker in the container could use. Mount one explicitly if needed.
  */
 export function renderServiceAccount(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels } = renderContext(settings, request);
+  const { names, labels } = ctx;
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
@@ -138,10 +136,9 @@ export const READABLE_RESOURCES: readonly string[] = [
 
 /** Read-only access to the app's own namespace (no secrets, no writes). */
 export function renderRole(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels } = renderContext(settings, request);
+  const { names, labels } = ctx;
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -163,10 +160,9 @@ export function renderRole(
 
 /** Binds the read-only Role to the app's ServiceAccount. */
 export function renderRoleBinding(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels } = renderContext(settings, request);
+  const { names, labels } = ctx;
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -197,10 +193,9 @@ export function renderRoleBinding(
  * variable of the app (via envFrom).
  */
 export function renderExternalSecret(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels } = renderContext(settings, request);
+  const { settings, names, labels } = ctx;
   return {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
@@ -239,12 +234,11 @@ function restrictedSecurityContext() {
  * plus PORT, which the generated Express app listens on.
  */
 export function renderDeployment(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
   opts: { imageTag: string },
 ) {
   assertImageTag(opts.imageTag);
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { settings, names, labels, request: req } = ctx;
   const probe = (initialDelaySeconds: number, periodSeconds: number) => ({
     httpGet: { path: HEALTH_PATH, port: req.port },
     initialDelaySeconds,
@@ -322,10 +316,9 @@ export function renderDeployment(
 
 /** ClusterIP Service: port 80 to the container's named port. */
 export function renderService(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { names, labels, request: req } = ctx;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -357,10 +350,9 @@ export function renderService(
  * port.
  */
 export function renderIngress(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { settings, names, labels, request: req } = ctx;
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -407,10 +399,9 @@ export function renderIngress(
 
 /** Tells the Prometheus Operator to scrape `/metrics` on the Service's http port. */
 export function renderServiceMonitor(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { names, labels, request: req } = ctx;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
@@ -440,10 +431,9 @@ export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';
 
 /** ConfigMap holding the app's Grafana dashboard, picked up by the Grafana sidecar. */
 export function renderDashboardConfigMap(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { names, labels, request: req } = ctx;
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -1,3 +1,4 @@
+import { renderContext } from './context';
 import fc from 'fast-check';
 import { dnsLabel, settingsArb, usableName } from '../__testUtils__/arbitraries';
 import { exampleRequest, exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
@@ -182,11 +183,11 @@ describe('NetworkPolicies', () => {
     );
     fc.assert(
       fc.property(scenario, ({ settings, name, port, flows }) => {
-        const policies = renderNetworkPolicies(settings, {
+        const policies = renderNetworkPolicies(renderContext(settings, {
           ...exampleRequest,
           name,
           port,
-        });
+        }));
         for (const flow of flows) {
           expect({ flow, allowed: isFlowAllowed(policies, flow) }).toEqual({
             flow,
@@ -199,7 +200,7 @@ describe('NetworkPolicies', () => {
   });
 
   describe('examples', () => {
-    const policies = renderNetworkPolicies(exampleSettings, exampleRequest);
+    const policies = renderNetworkPolicies(renderContext(exampleSettings, exampleRequest));
     const app: PodEndpoint = {
       kind: 'pod',
       namespace: 'payments-api',
@@ -327,21 +328,17 @@ describe('NetworkPolicies', () => {
   describe('load balancer CIDRs', () => {
     it('refuses an empty list, which would admit every source', () => {
       expect(() =>
-        renderNetworkPolicies(
-          { ...exampleSettings, loadBalancerSourceCidrs: [] },
-          exampleRequest,
+        renderNetworkPolicies(renderContext({ ...exampleSettings, loadBalancerSourceCidrs: [] }, exampleRequest),
         ),
       ).toThrow('loadBalancerSourceCidrs is empty');
     });
 
     it('refuses a malformed CIDR', () => {
       expect(() =>
-        renderNetworkPolicies(
-          {
+        renderNetworkPolicies(renderContext({
             ...exampleSettings,
             loadBalancerSourceCidrs: ['10.0.0.0/20', '10.0.0.300/8'],
-          },
-          exampleRequest,
+          }, exampleRequest),
         ),
       ).toThrow('invalid CIDRs: 10.0.0.300/8');
     });

@@ -1,5 +1,4 @@
-import { renderContext } from './context';
-import { ServiceRequestInput } from './input';
+import { RenderContext } from './context';
 import { selectorLabels, syncWave } from './labels';
 import { PlatformSettings } from './types';
 
@@ -40,7 +39,7 @@ export interface NetworkPolicySpec {
 }
 
 /** A networking.k8s.io/v1 NetworkPolicy. */
-export interface NetworkPolicy {
+export type NetworkPolicy = {
   apiVersion: 'networking.k8s.io/v1';
   kind: 'NetworkPolicy';
   metadata: {
@@ -50,7 +49,7 @@ export interface NetworkPolicy {
     annotations?: Record<string, string>;
   };
   spec: NetworkPolicySpec;
-}
+};
 
 /**
  * Suffixes of the NetworkPolicy names (`<name>-<suffix>`), in render order.
@@ -132,10 +131,9 @@ function loadBalancerCidrs(settings: PlatformSettings): string[] {
  * and deny everything else to and from every pod in the namespace.
  */
 export function renderNetworkPolicies(
-  settings: PlatformSettings,
-  request: ServiceRequestInput,
+  ctx: RenderContext,
 ): NetworkPolicy[] {
-  const { names, labels, request: req } = renderContext(settings, request);
+  const { settings, names, labels, request: req } = ctx;
   const cidrs = loadBalancerCidrs(settings);
   const meta = (suffix: NetworkPolicySuffix) => ({
     name: `${req.name}-${suffix}`,
