@@ -24,12 +24,14 @@ function requestLogger(logger) {
 
 /**
  * Builds the Express application. Every dependency can be replaced, which
- * keeps the tests free of global state.
+ * keeps the tests free of global state. `database` (see ./database.js) is
+ * optional: without it /health reports only the process.
  */
 function createApp({
   logger = createLogger(),
   metrics = createMetrics(),
   routes = defaultRoutes,
+  database,
 } = {}) {
   const app = express();
   app.disable('x-powered-by');
@@ -37,8 +39,19 @@ function createApp({
   app.use(metrics.middleware);
   app.use(requestLogger(logger));
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+  app.get('/health', async (_req, res) => {
+    if (!database) {
+      res.json({ status: 'ok' });
+      return;
+    }
+    try {
+      await database.check();
+      res.json({ status: 'ok', database: 'ok' });
+    } catch (err) {
+      // The reason goes to the log only; the answer names no host or user.
+      logger.warn('database check failed', { error: err.message });
+      res.status(503).json({ status: 'degraded', database: 'unreachable' });
+    }
   });
   app.get('/metrics', metrics.handler);
 

@@ -2,6 +2,7 @@
 
 const http = require('node:http');
 const { createApp } = require('./app');
+const { createDatabase } = require('./database');
 const { createLogger } = require('./logger');
 
 /** The port chosen when the service was created; PORT overrides it. */
@@ -10,16 +11,21 @@ const DEFAULT_PORT = Number('${{ values.port }}');
 /**
  * Starts the HTTP server. Returns the server, a promise of the port it
  * listens on, and `shutdown()`, which stops accepting connections, lets
- * in-flight requests finish and resolves once the server is closed (or
- * rejects after `shutdownTimeoutMs`, having cut the remaining connections).
+ * in-flight requests finish, closes the database pool and resolves once
+ * the server is closed (or rejects after `shutdownTimeoutMs`, having cut
+ * the remaining connections). The database comes from DATABASE_URL unless
+ * one is passed in.
  */
 function start({
   port = Number(process.env.PORT || DEFAULT_PORT),
   logger = createLogger(),
   shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10000),
+  database = createDatabase({ logger }),
   ...appOptions
 } = {}) {
-  const server = http.createServer(createApp({ logger, ...appOptions }));
+  const server = http.createServer(
+    createApp({ logger, database, ...appOptions }),
+  );
 
   const listening = new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -51,7 +57,7 @@ function start({
         if (err) reject(err);
         else resolve();
       });
-    });
+    }).then(() => database?.close());
     return closing;
   }
 

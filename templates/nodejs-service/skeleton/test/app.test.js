@@ -6,13 +6,18 @@ const { createApp } = require('../src/app');
 const { createLogger } = require('../src/logger');
 const { createMetrics } = require('../src/metrics');
 
-function setup(routes) {
+function setup(routes, database) {
   const lines = [];
   const logger = createLogger({
     stream: { write: line => lines.push(JSON.parse(line)) },
   });
   const metrics = createMetrics();
-  const app = createApp({ logger, metrics, ...(routes ? { routes } : {}) });
+  const app = createApp({
+    logger,
+    metrics,
+    database,
+    ...(routes ? { routes } : {}),
+  });
   return { app, lines, metrics };
 }
 
@@ -42,6 +47,34 @@ describe('GET /health', () => {
       route: '/health',
       status: 200,
     });
+  });
+});
+
+describe('GET /health with a database (DATABASE_URL)', () => {
+  it('answers {"status":"ok","database":"ok"} when the database answers', async () => {
+    const database = { check: jest.fn(async () => {}) };
+    const { app } = setup(undefined, database);
+    const res = await request(app).get('/health').expect(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'ok' });
+    expect(database.check).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 503 "degraded" when it does not, and logs why without details in the answer', async () => {
+    const database = {
+      check: async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:5432');
+      },
+    };
+    const { app, lines } = setup(undefined, database);
+    const res = await request(app).get('/health').expect(503);
+    expect(res.body).toEqual({ status: 'degraded', database: 'unreachable' });
+    expect(res.text).not.toContain('10.0.0.7');
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      msg: 'database check failed',
+      error: 'connect ECONNREFUSED 10.0.0.7:5432',
+    });
+    expect(lines[1]).toMatchObject({ msg: 'request', status: 503 });
   });
 });
 
