@@ -172,6 +172,20 @@ export const goldenPathConfigSchema = z
       .optional(),
     secretStoreName: z.string().optional(),
     monitoringNamespace: z.string().optional(),
+    runs: z
+      .object({
+        leaseSeconds: z.number().int().min(5).max(3600).optional(),
+        janitor: z
+          .object({
+            enabled: z.boolean().optional(),
+            intervalSeconds: z.number().int().min(5).max(86_400).optional(),
+            abandonedAfterMinutes: z.number().min(0).max(10_080).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -432,6 +446,31 @@ export function readKubernetesSettings(
     clusterName: kubernetes!.clusterName ?? 'default',
     argocdClusterServer:
       kubernetes!.argocdClusterServer ?? 'https://kubernetes.default.svc',
+  };
+}
+
+/** How runs are journaled and cleaned up (`goldenPath.runs`). */
+export interface RunSettings {
+  /** How long a process holds a run without renewing its lease. */
+  leaseMs: number;
+  janitor: {
+    enabled: boolean;
+    intervalMs: number;
+    /** A run with no progress for this long, whose task has ended, is rolled back. */
+    abandonedAfterMs: number;
+  };
+}
+
+/** `goldenPath.runs`, with defaults. */
+export function readRunSettings(config: Config): RunSettings {
+  const { runs } = readChecked(config, 'runs');
+  return {
+    leaseMs: (runs?.leaseSeconds ?? 60) * 1000,
+    janitor: {
+      enabled: runs?.janitor?.enabled ?? true,
+      intervalMs: (runs?.janitor?.intervalSeconds ?? 300) * 1000,
+      abandonedAfterMs: (runs?.janitor?.abandonedAfterMinutes ?? 10) * 60_000,
+    },
   };
 }
 

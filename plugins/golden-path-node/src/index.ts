@@ -18,7 +18,7 @@ export {
 } from './clients/GitLabPipelinesClient';
 export { KubernetesClient } from './clients/KubernetesClient';
 export { CatalogGateway } from './clients/CatalogGateway';
-export type { CatalogApi } from './clients/CatalogGateway';
+export type { CatalogApi, CatalogLocation } from './clients/CatalogGateway';
 export * from './clients/ecr';
 export { withRetry, RetryError } from './clients/retry';
 export type { RetryPolicy } from './clients/retry';

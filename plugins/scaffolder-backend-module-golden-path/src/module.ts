@@ -1,20 +1,30 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import {
+  scaffolderActionsExtensionPoint,
+  scaffolderServiceRef,
+} from '@backstage/plugin-scaffolder-node';
 import {
   CatalogGateway,
   goldenPathServiceRef,
+  readRunSettings,
 } from '@internal/plugin-golden-path-node';
-import { createGoldenPathActions } from './actions';
-import { SagaJournals } from './saga';
+import { createGoldenPathActions, ServiceRuns } from './actions';
+import { Janitor, taskStatusOf } from './janitor/Janitor';
+import { createRunsRouter } from './janitor/router';
+import { SagaEngine } from './saga/engine';
+import { RunStore } from './saga/RunStore';
 
 /**
- * Registers the golden-path scaffolder actions. Only wiring lives here: the
- * settings and clients come from the golden-path service (config read once,
- * this plugin's logger), the actions get them injected.
+ * Registers the golden-path scaffolder actions and the janitor. Only wiring
+ * lives here: settings and clients come from the golden-path service (config
+ * read once, this plugin's logger), the run journal from the scaffolder
+ * plugin's database, and everything is injected.
  */
 export const scaffolderModuleGoldenPath = createBackendModule({
   pluginId: 'scaffolder',
@@ -23,22 +33,70 @@ export const scaffolderModuleGoldenPath = createBackendModule({
     env.registerInit({
       deps: {
         scaffolder: scaffolderActionsExtensionPoint,
+        config: coreServices.rootConfig,
         auth: coreServices.auth,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        scheduler: coreServices.scheduler,
+        httpRouter: coreServices.httpRouter,
         catalog: catalogServiceRef,
+        scaffolderService: scaffolderServiceRef,
         goldenPath: goldenPathServiceRef,
       },
-      async init({ scaffolder, auth, catalog, goldenPath }) {
-        scaffolder.addActions(
+      async init(deps) {
+        const { config, auth, logger, goldenPath } = deps;
+        const runSettings = readRunSettings(config);
+        const store = await RunStore.create(await deps.database.getClient());
+        const engine = new SagaEngine({
+          store,
+          logger,
+          owner: `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+          leaseMs: runSettings.leaseMs,
+        });
+        const clients = {
+          gitlab: goldenPath.gitlab(),
+          aws: goldenPath.aws(),
+          argocd: goldenPath.argocd(),
+          kubernetes: goldenPath.kubernetes(),
+          catalog: new CatalogGateway(deps.catalog, auth),
+        };
+        const settings = goldenPath.settings().platform;
+        deps.scaffolder.addActions(
           ...createGoldenPathActions({
-            settings: goldenPath.settings().platform,
-            gitlab: goldenPath.gitlab(),
-            aws: goldenPath.aws(),
-            argocd: goldenPath.argocd(),
-            kubernetes: goldenPath.kubernetes(),
-            catalog: new CatalogGateway(catalog, auth),
-            journals: new SagaJournals(),
+            settings,
+            clients,
+            runs: new ServiceRuns({ settings, clients, store, engine }),
           }),
         );
+
+        const janitor = new Janitor({
+          store,
+          engine,
+          clients,
+          logger: logger.child({ task: 'golden-path-janitor' }),
+          abandonedAfterMs: runSettings.janitor.abandonedAfterMs,
+          taskStatus: async taskId =>
+            taskStatusOf(async () =>
+              deps.scaffolderService.getTask(
+                { taskId },
+                { credentials: await auth.getOwnServiceCredentials() },
+              ),
+            ),
+        });
+        if (runSettings.janitor.enabled) {
+          await deps.scheduler.scheduleTask({
+            id: 'golden-path-janitor',
+            // One runner across replicas.
+            scope: 'global',
+            frequency: { milliseconds: runSettings.janitor.intervalMs },
+            timeout: { minutes: 10 },
+            initialDelay: { seconds: 15 },
+            fn: async () => {
+              await janitor.sweep();
+            },
+          });
+        }
+        deps.httpRouter.use(await createRunsRouter({ store }));
       },
     });
   },

@@ -48,7 +48,10 @@ export async function startPortal(): Promise<{
       baseUrl,
       listen: { port },
       cors: { origin: baseUrl },
-      database: { client: 'better-sqlite3', connection: ':memory:' },
+      database: {
+        client: 'better-sqlite3',
+        connection: { directory: path.join(dir, 'portal-data') },
+      },
     },
     integrations: {
       gitlab: [{ host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`, baseUrl: sandbox.urls.gitlab, token: 'sandbox-token' }],

@@ -118,7 +118,7 @@ describe('golden path, end to end', () => {
     ['IAM access key', { service: 'aws', operation: 'CreateAccessKey', failNth: 1, status: 403 }],
     ['ArgoCD project', { service: 'argocd', operation: 'POST /api/v1/projects', failNth: 1, status: 403 }],
     ['ArgoCD application', { service: 'argocd', operation: 'POST /api/v1/applications', failNth: 1, status: 403 }],
-    ['Kubernetes namespace', { service: 'kubernetes', operation: 'PATCH namespaces', failNth: 1, status: 403 }],
+    ['Kubernetes namespace', { service: 'kubernetes', operation: 'POST namespaces', failNth: 1, status: 403 }],
     ['Kubernetes NetworkPolicy', { service: 'kubernetes', operation: 'PATCH networkpolicies', failNth: 2, status: 403 }],
     ['Kubernetes RoleBinding', { service: 'kubernetes', operation: 'PATCH rolebindings', failNth: 1, status: 403 }],
     ['catalog registration (reading catalog-info.yaml)', { service: 'gitlab', operation: 'GET /api/v4/projects/:id/repository/files/:file_path/raw', status: 403 }],

@@ -537,6 +537,21 @@ export class AwsRegistryClient implements AwsRegistryApi {
     return found !== undefined;
   }
 
+  async findCiUser(
+    userName: string,
+  ): Promise<{ userName: string; tags: Record<string, string> } | undefined> {
+    const found = await unlessMissing(`get IAM user '${userName}'`, () =>
+      this.iam.send(new GetUserCommand({ UserName: userName })),
+    );
+    if (!found?.User) return undefined;
+    return {
+      userName,
+      tags: Object.fromEntries(
+        (found.User.Tags ?? []).map(t => [t.Key ?? '', t.Value ?? '']),
+      ),
+    };
+  }
+
   private policyArn(policyName: string): string {
     const partition = awsPartition(this.region);
     return `arn:${partition}:iam::${this.accountId}:policy/${policyName}`;

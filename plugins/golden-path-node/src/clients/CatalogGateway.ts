@@ -4,6 +4,18 @@ import {
 } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { ConflictError, ForwardedError } from '@backstage/errors';
+import { RUN_MARKER_KEY } from '@internal/plugin-golden-path-common';
+
+/** A registered location as the actions see it. */
+export interface CatalogLocation {
+  locationId: string;
+  entityRefs: string[];
+  /** Values of the `golden-path-idp/run` annotation of its entities. */
+  markers: string[];
+}
+
+const entityRef = (e: { kind: string; metadata: { name: string; namespace?: string } }) =>
+  `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`;
 
 /** What the actions need from the software catalog. */
 export interface CatalogApi {
@@ -14,8 +26,11 @@ export interface CatalogApi {
     target: string,
     credentials: BackstageCredentials,
   ): Promise<{ locationId: string; entityRefs: string[] }>;
-  /** The location registered for `target` and its entities, if any. */
-  findLocation(target: string): Promise<{ locationId: string; entityRefs: string[] } | undefined>;
+  /**
+   * The location registered for `target`, its entities, and the run markers
+   * those entities carry (once the catalog has processed them), if any.
+   */
+  findLocation(target: string): Promise<CatalogLocation | undefined>;
   /** Removes a location and the entities it produced. Missing = done. */
   unregister(locationId: string): Promise<void>;
 }
@@ -41,9 +56,7 @@ export class CatalogGateway implements CatalogApi {
         },
         { credentials },
       );
-      return items.map(
-        e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`,
-      );
+      return items.map(entityRef);
     } catch (error) {
       throw new ForwardedError(`Catalog lookup of "${name}" failed`, error);
     }
@@ -66,9 +79,7 @@ export class CatalogGateway implements CatalogApi {
       );
       return {
         locationId: location.id,
-        entityRefs: entities.map(
-          e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`,
-        ),
+        entityRefs: entities.map(entityRef),
       };
     } catch (error) {
       if ((error as Error)?.name === 'ConflictError') {
@@ -78,17 +89,32 @@ export class CatalogGateway implements CatalogApi {
     }
   }
 
-  async findLocation(target: string) {
+  async findLocation(target: string): Promise<CatalogLocation | undefined> {
     const credentials = await this.auth.getOwnServiceCredentials();
-    const location = await this.catalog.getLocationByRef(`url:${target}`, { credentials });
+    const location = await this.catalog.getLocationByRef(`url:${target}`, {
+      credentials,
+    });
     if (!location) return undefined;
     const { items } = await this.catalog.getEntities(
-      { filter: { 'metadata.annotations.backstage.io/managed-by-origin-location': `url:${target}` }, fields: ['kind', 'metadata.name', 'metadata.namespace'] },
+      {
+        filter: {
+          'metadata.annotations.backstage.io/managed-by-origin-location': `url:${target}`,
+        },
+        fields: [
+          'kind',
+          'metadata.name',
+          'metadata.namespace',
+          `metadata.annotations.${RUN_MARKER_KEY}`,
+        ],
+      },
       { credentials },
     );
     return {
       locationId: location.id,
-      entityRefs: items.map(e => `${e.kind.toLocaleLowerCase('en-US')}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`),
+      entityRefs: items.map(entityRef),
+      markers: items
+        .map(e => e.metadata.annotations?.[RUN_MARKER_KEY])
+        .filter((m): m is string => typeof m === 'string'),
     };
   }
 

@@ -194,6 +194,44 @@ describe('GitLabClient', () => {
       });
     });
 
+    it('sends binary files as base64 and sets every file mode explicitly', async () => {
+      const project = fake.addProject({ groupPath: 'apps', name: 'bin' });
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff]);
+      await client.commitFiles(project.id, {
+        branch: 'main',
+        message: 'Initial commit',
+        files: [
+          { path: 'logo.png', content: png.toString('base64'), encoding: 'base64' },
+          { path: 'bin/run', content: '#!/bin/sh\n', executable: true },
+          { path: 'README.md', content: '# bin\n' },
+        ],
+      });
+      const [commit] = requestsTo('POST', /\/repository\/commits$/);
+      expect((commit.body as any).actions).toEqual([
+        {
+          action: 'create',
+          file_path: 'logo.png',
+          content: png.toString('base64'),
+          encoding: 'base64',
+          execute_filemode: false,
+        },
+        {
+          action: 'create',
+          file_path: 'bin/run',
+          content: '#!/bin/sh\n',
+          encoding: 'text',
+          execute_filemode: true,
+        },
+        {
+          action: 'create',
+          file_path: 'README.md',
+          content: '# bin\n',
+          encoding: 'text',
+          execute_filemode: false,
+        },
+      ]);
+    });
+
     it('updates existing files and creates new ones in exactly one commit', async () => {
       const project = fake.addProject({
         groupPath: 'apps',

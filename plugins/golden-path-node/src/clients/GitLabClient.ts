@@ -135,11 +135,14 @@ export class GitLabClient implements GitLabApi {
   ): Promise<{ sha: string }> {
     const { branch, message, files } = opts;
     const existing = await this.listFiles(projectId, branch);
+    // Byte-exact: base64 content stays base64, and the executable bit is
+    // set (or cleared) explicitly on every file.
     const actions: CommitAction[] = files.map(file => ({
       action: existing.has(file.path) ? 'update' : 'create',
       filePath: file.path,
       content: file.content,
-      encoding: 'text',
+      encoding: file.encoding === 'base64' ? 'base64' : 'text',
+      executeFilemode: file.executable ?? false,
     }));
     try {
       const commit = await this.api.Commits.create(

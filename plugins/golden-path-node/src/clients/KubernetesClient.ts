@@ -215,6 +215,18 @@ export class KubernetesClient implements KubernetesApi {
     await allSettledOrThrow(objects.filter(o => !isNamespace(o)).map(applyOne));
   }
 
+  async createNamespace(namespace: KubernetesObject): Promise<void> {
+    checkObject(namespace);
+    try {
+      await this.core.createNamespace({
+        body: structuredClone(namespace) as any,
+        fieldManager: this.fieldManager,
+      });
+    } catch (err) {
+      throw this.mapError(err, `creating ${describeObject(namespace)}`);
+    }
+  }
+
   /** Deletes namespaced objects at once, then Namespaces; missing = done. */
   async delete(objects: KubernetesObject[]): Promise<void> {
     objects.forEach(checkObject);

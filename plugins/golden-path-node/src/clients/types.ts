@@ -18,9 +18,14 @@ export interface GitLabProject {
   topics: string[];
 }
 
+/** A file to commit, byte-exact (text or base64) with its executable bit. */
 export interface GitLabFile {
   path: string;
   content: string;
+  /** Default text. */
+  encoding?: 'text' | 'base64';
+  /** Default false. */
+  executable?: boolean;
 }
 
 export interface GitLabApi {
@@ -121,6 +126,10 @@ export interface AwsRegistryApi {
   deleteCiUser(userName: string): Promise<void>;
   /** Whether the user exists. */
   userExists(userName: string): Promise<boolean>;
+  /** The user and its tags, or undefined. */
+  findCiUser(
+    userName: string,
+  ): Promise<{ userName: string; tags: Record<string, string> } | undefined>;
 }
 
 /** Outcome of an ensure against ArgoCD. */
@@ -167,6 +176,11 @@ export interface KubernetesObject {
 export interface KubernetesApi {
   /** Server-side apply of every object with our field manager: Namespaces first, then the rest. */
   apply(objects: KubernetesObject[]): Promise<void>;
+  /**
+   * Creates (POST) a Namespace; ConflictError when one of that name exists,
+   * so an existing namespace is never adopted by accident.
+   */
+  createNamespace(namespace: KubernetesObject): Promise<void>;
   /** Deletes the objects, namespaced ones before Namespaces; 404 = done. */
   delete(objects: KubernetesObject[]): Promise<void>;
   namespaceExists(name: string): Promise<boolean>;

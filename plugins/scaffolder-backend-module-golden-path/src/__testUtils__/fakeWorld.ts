@@ -1,4 +1,6 @@
 import { ConflictError, NotFoundError } from '@backstage/errors';
+import { RUN_MARKER_KEY } from '@internal/plugin-golden-path-common';
+import yaml from 'yaml';
 import {
   ArgoCdApi,
   AwsRegistryApi,
@@ -24,6 +26,8 @@ export class FakeWorld {
   failAt?: number;
   /** The call with this index takes effect and then never answers. */
   crashAt?: number;
+  /** Called with each call's name before it runs (e.g. to cancel a task mid-run). */
+  onCall?: (name: string) => void;
   /** Secrets the fake hands out; tests assert they never leak. */
   readonly canaries = {
     gitlabAccessToken: 'canary-gitlab-access-token-0f6c2a91',
@@ -41,11 +45,17 @@ export class FakeWorld {
   >();
   repositories = new Map<string, EcrRepository>();
   policies = new Map<string, IamPolicy & { document: object }>();
-  users = new Map<string, { policyArn: string; keys: string[] }>();
+  users = new Map<
+    string,
+    { policyArn: string; keys: string[]; tags: Record<string, string> }
+  >();
   argoProjects = new Map<string, Record<string, any>>();
   argoApps = new Map<string, Record<string, any>>();
   k8s = new Map<string, KubernetesObject>();
-  locations = new Map<string, { target: string; entityRefs: string[] }>();
+  locations = new Map<
+    string,
+    { target: string; entityRefs: string[]; markers: string[] }
+  >();
   #ids = 100;
 
   /**
@@ -62,6 +72,7 @@ export class FakeWorld {
           const name = `${system}.${String(prop)}`;
           this.calls.push(name);
           const index = this.calls.length;
+          this.onCall?.(name);
           if (this.failAt === index) {
             throw new Error(`injected failure in ${name} (call ${index})`);
           }
@@ -162,6 +173,16 @@ export class FakeWorld {
     },
   });
 
+  /** The run marker in catalog-info.yaml that `target` points at, as the catalog would read it. */
+  #markersOf(target: string): string[] {
+    const path = new URL(target).pathname.split('/-/')[0].slice(1);
+    const content = this.projects.get(path)?.files.get('catalog-info.yaml');
+    const marker = content
+      ? (yaml.parse(content)?.metadata?.annotations?.[RUN_MARKER_KEY] as string | undefined)
+      : undefined;
+    return marker ? [marker] : [];
+  }
+
   #project(id: number) {
     const p = [...this.projects.values()].find(x => x.id === id);
     if (!p) throw new NotFoundError(`project ${id}`);
@@ -206,10 +227,14 @@ export class FakeWorld {
       for (const [name, p] of this.policies)
         if (p.arn === arn) this.policies.delete(name);
     },
-    createCiUser: async (userName, policyArn) => {
+    createCiUser: async (userName, policyArn, tags) => {
       if (this.users.has(userName))
         throw new ConflictError(`IAM user ${userName} exists`);
-      this.users.set(userName, { policyArn, keys: ['FAKEACCESSKEYID00001'] });
+      this.users.set(userName, {
+        policyArn,
+        keys: ['FAKEACCESSKEYID00001'],
+        tags: { ...tags },
+      });
       return {
         userName,
         accessKeyId: 'FAKEACCESSKEYID00001',
@@ -221,6 +246,10 @@ export class FakeWorld {
     },
     userExists: async userName => {
       return this.users.has(userName);
+    },
+    findCiUser: async userName => {
+      const user = this.users.get(userName);
+      return user && { userName, tags: { ...user.tags } };
     },
   });
 
@@ -294,6 +323,14 @@ export class FakeWorld {
     namespaceExists: async name => {
       return this.k8s.has(`Namespace//${name}`);
     },
+    createNamespace: async namespace => {
+      if (this.k8s.has(`Namespace//${namespace.metadata.name}`)) {
+        throw new ConflictError(
+          `namespaces "${namespace.metadata.name}" already exists`,
+        );
+      }
+      await this.#k8sObjects.apply(namespace);
+    },
   });
 
   readonly catalog = this.#wrap<CatalogApi>('catalog', {
@@ -316,48 +353,22 @@ export class FakeWorld {
       this.locations.set(id, {
         target,
         entityRefs: [`component:default/${name}`],
+        markers: this.#markersOf(target),
       });
       return { locationId: id, entityRefs: [`component:default/${name}`] };
     },
     findLocation: async (target: string) => {
       for (const [id, l] of this.locations)
         if (l.target === target)
-          return { locationId: id, entityRefs: l.entityRefs };
+          return {
+            locationId: id,
+            entityRefs: l.entityRefs,
+            markers: [...l.markers],
+          };
       return undefined;
     },
     unregister: async locationId => {
       this.locations.delete(locationId);
     },
   });
-}
-
-/** Checkpoints with the scaffolder's semantics: a stored success is returned, a stored failure rethrown. */
-export class FakeCheckpoints {
-  readonly store = new Map<
-    string,
-    { status: 'success'; value: unknown } | { status: 'failed'; reason: string }
-  >();
-
-  checkpoint = async <T>(opts: {
-    key: string;
-    fn: () => Promise<T> | T;
-  }): Promise<T> => {
-    const prev = this.store.get(opts.key);
-    if (prev?.status === 'success') return prev.value as T;
-    if (prev?.status === 'failed') throw new Error(prev.reason);
-    try {
-      const value = await opts.fn();
-      this.store.set(opts.key, {
-        status: 'success',
-        value: value === undefined ? null : JSON.parse(JSON.stringify(value)),
-      });
-      return value;
-    } catch (error) {
-      this.store.set(opts.key, {
-        status: 'failed',
-        reason: error instanceof Error ? error.message : String(error),
-      });
-      throw error;
-    }
-  };
 }

@@ -3,10 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import { createGoldenPathActions } from '../actions';
+// Test-only: an in-memory SQLite journal per test world.
+// eslint-disable-next-line @backstage/no-undeclared-imports
+import knexFactory, { Knex } from 'knex';
+import { createGoldenPathActions, ServiceRuns } from '../actions';
 import { PlatformSettings } from '../render/types';
-import { SagaJournals } from '../saga';
-import { FakeCheckpoints, FakeWorld } from './fakeWorld';
+import { SagaEngine } from '../saga/engine';
+import { RunStore } from '../saga/RunStore';
+import { FakeWorld } from './fakeWorld';
 
 /** Platform settings used across action tests. */
 export const TEST_SETTINGS: PlatformSettings = {
@@ -28,39 +32,91 @@ export const TEST_SETTINGS: PlatformSettings = {
   monitoringNamespace: 'monitoring',
 };
 
-/** One "process": its journals are lost on a crash, the world and checkpoints are not. */
-export function goldenPathHarness(world = new FakeWorld(), checkpoints = new FakeCheckpoints()) {
-  const journals = new SagaJournals();
-  const actions = new Map(
-    createGoldenPathActions({
-      settings: TEST_SETTINGS,
+/** A fresh in-memory SQLite database for one test world's journal. */
+export function journalDatabase(): Knex {
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+    // One connection: every "process" of a test world sees the same memory.
+    pool: { min: 1, max: 1 },
+  });
+}
+
+let processes = 0;
+
+/**
+ * One "process" of the portal: its own engine (lease owner, heartbeats), the
+ * world and the journal database shared with every other process of the
+ * test. `kill()` stops it as a crash would: its heartbeats end, its work in
+ * flight never settles, its lease runs out.
+ */
+export function goldenPathHarness(
+  world = new FakeWorld(),
+  db: Knex = journalDatabase(),
+  opts: { leaseMs?: number } = {},
+) {
+  const logger = mockServices.logger.mock();
+  const leaseMs = opts.leaseMs ?? 60_000;
+  const ready = (async () => {
+    const store = await RunStore.create(db);
+    const engine = new SagaEngine({
+      store,
+      logger,
+      owner: `test-process-${++processes}`,
+      leaseMs,
+      waitForLeaseMs: leaseMs * 4,
+      sleep: ms => new Promise(r => setTimeout(r, Math.min(ms, 50))),
+    });
+    const clients = {
       gitlab: world.gitlab,
       aws: world.aws,
       argocd: world.argocd,
       kubernetes: world.kubernetes,
       catalog: world.catalog,
-      journals,
-    }).map(a => [a.id, a]),
-  );
-  const logger = mockServices.logger.mock();
+    };
+    const runs = new ServiceRuns({ settings: TEST_SETTINGS, clients, store, engine });
+    const actions = new Map(
+      createGoldenPathActions({ settings: TEST_SETTINGS, clients, runs }).map(
+        a => [a.id, a],
+      ),
+    );
+    return { store, engine, runs, actions };
+  })();
   const outputs: Record<string, unknown> = {};
+  const abort = new AbortController();
 
   /** A workspace holding a minimal rendered app skeleton. */
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-ws-'));
   fs.mkdirSync(path.join(workspace, 'app/src'), { recursive: true });
-  fs.writeFileSync(path.join(workspace, 'app/catalog-info.yaml'), 'kind: Component\n');
+  fs.writeFileSync(
+    path.join(workspace, 'app/catalog-info.yaml'),
+    'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\n',
+  );
   fs.writeFileSync(path.join(workspace, 'app/src/index.js'), 'console.log("hi")\n');
 
-  async function runStep(id: string, input: Record<string, unknown>, taskId: string, isDryRun = false) {
+  async function runStep(
+    id: string,
+    input: Record<string, unknown>,
+    taskId: string,
+    isDryRun = false,
+  ) {
+    const { actions } = await ready;
     const action = actions.get(id);
     if (!action) throw new Error(`no action ${id}`);
     const ctx = {
-      ...createMockActionContext({ input: input as any, workspacePath: workspace, task: { id: taskId }, logger: logger as any }),
+      ...createMockActionContext({
+        input: input as any,
+        workspacePath: workspace,
+        task: { id: taskId },
+        logger: logger as any,
+      }),
       logger: logger as any,
-      checkpoint: checkpoints.checkpoint as any,
+      signal: abort.signal,
       output: (key: string, value: unknown) => {
         outputs[`${id}.${key}`] = value;
       },
+      getInitiatorCredentials: async () => ({ principal: { type: 'user' } }),
       isDryRun,
     };
     await action.handler(ctx as any);
@@ -74,22 +130,36 @@ export function goldenPathHarness(world = new FakeWorld(), checkpoints = new Fak
   async function run(
     name: string,
     taskId: string,
-    opts: { isDryRun?: boolean; composition?: 'template' | 'single' } = {},
+    runOpts: { isDryRun?: boolean; composition?: 'template' | 'single' } = {},
   ) {
-    const service = { name, owner: 'group:default/team-a', description: 'Takes: "payments" # fast', port: 3000, replicas: 2 };
+    const service = {
+      name,
+      owner: 'group:default/team-a',
+      description: 'Takes: "payments" # fast',
+      port: 3000,
+      replicas: 2,
+    };
     const register: [string, Record<string, unknown>] = [
       'idp:catalog:entity:register',
-      { name, catalogInfoUrl: `https://gitlab.test/apps/${name}/-/blob/main/catalog-info.yaml` },
+      {
+        name,
+        catalogInfoUrl: `https://gitlab.test/apps/${name}/-/blob/main/catalog-info.yaml`,
+      },
     ];
     const provision: Array<[string, Record<string, unknown>]> =
-      opts.composition === 'single'
+      runOpts.composition === 'single'
         ? [
             ['idp:gitlab:repositories:ensure', { ...service, sourcePath: 'app' }],
             ['idp:aws:ecr:ensure', { name, ciCredentials: true }],
             ['idp:argocd:application:ensure', service],
             ['idp:kubernetes:bundle:apply', service],
           ]
-        : [['idp:platform:service:provision', { ...service, sourcePath: 'app', ciCredentials: true }]];
+        : [
+            [
+              'idp:platform:service:provision',
+              { ...service, sourcePath: 'app', ciCredentials: true },
+            ],
+          ];
     const steps: Array<[string, Record<string, unknown>]> = [
       ['idp:platform:name:validate', { name }],
       ['idp:platform:settings:read', {}],
@@ -98,10 +168,24 @@ export function goldenPathHarness(world = new FakeWorld(), checkpoints = new Fak
       register,
     ];
     for (const [id, input] of steps) {
-      await runStep(id, input, taskId, opts.isDryRun);
+      await runStep(id, input, taskId, runOpts.isDryRun);
     }
   }
 
   const cleanup = () => fs.rmSync(workspace, { recursive: true, force: true });
-  return { world, checkpoints, journals, actions, logger, outputs, run, runStep, cleanup };
+  return {
+    world,
+    db,
+    ready,
+    logger,
+    outputs,
+    run,
+    runStep,
+    workspace,
+    /** Cancels the task, as the scaffolder's cancel does. */
+    cancel: () => abort.abort(),
+    /** The process dies: no more heartbeats. */
+    kill: async () => (await ready).engine.dispose(),
+    cleanup,
+  };
 }

@@ -1,19 +1,19 @@
+import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { deriveNames } from '../render/derive';
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { ActionDeps, StepContext, stepContext } from './deps';
+import { ActionDeps } from './deps';
 import { examples } from './catalogEntityRegister.examples';
+import { runContext } from './serviceInput';
 
 /**
  * Registers the app repository's catalog-info.yaml as the initiating user.
- * The last step of the golden path: on success the task's saga is complete
- * and nothing will be rolled back any more.
+ * The last step of the golden path: on success the run is complete and
+ * nothing will ever roll it back.
  */
 export function createCatalogEntityRegisterAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:catalog:entity:register',
     description:
-      "Registers the app repository's catalog-info.yaml in the catalog with the initiating user's credentials. Completes the golden-path saga; if it fails, everything the task created is rolled back.",
+      "Registers the app repository's catalog-info.yaml in the catalog with the initiating user's credentials. Completes the golden-path run; if it fails, everything the task created is rolled back.",
     examples,
     supportsDryRun: true,
     schema: {
@@ -31,67 +31,29 @@ export function createCatalogEntityRegisterAction(deps: ActionDeps) {
       },
     },
     async handler(ctx) {
-      const names = deriveNames(deps.settings, ctx.input.name);
-      const expectedRef = `component:default/${names.namespace}`;
+      const input = { name: ctx.input.name, owner: '' };
       if (ctx.isDryRun) {
-        ctx.output('entityRef', expectedRef);
+        const plan = deps.runs.plan(input, []);
+        ctx.output('entityRef', `component:default/${plan.names.namespace}`);
         ctx.output('locationId', '00000000-0000-0000-0000-000000000000');
         return;
       }
-      const step = stepContext(ctx, deps.journals);
-      const registered = await step.journal.run(ctx.logger, () =>
-        registerInCatalog(deps, step, {
-          name: ctx.input.name,
-          catalogInfoUrl: ctx.input.catalogInfoUrl,
-          credentials: () => ctx.getInitiatorCredentials(),
-        }),
-      );
-      deps.journals.complete(ctx.task.id);
+      const expected = deps.runs.plan(input, []).catalogInfoUrl;
+      if (ctx.input.catalogInfoUrl !== expected) {
+        throw new InputError(
+          `catalogInfoUrl must be the catalog-info.yaml of the service's app repository, ${expected}; got ${ctx.input.catalogInfoUrl}`,
+        );
+      }
+      const { results } = await deps.runs.execute(runContext(ctx), input, {
+        groups: ['catalog'],
+      });
+      await deps.runs.complete(ctx.task.id);
+      const registered = results['catalog.location'] as {
+        locationId: string;
+        entityRef: string;
+      };
       ctx.output('entityRef', registered.entityRef);
       ctx.output('locationId', registered.locationId);
     },
   });
-}
-
-/**
- * The catalog step, as the initiating user. A replay after a crash finds
- * the location it registered.
- */
-export async function registerInCatalog(
-  deps: Pick<ActionDeps, 'catalog' | 'settings'>,
-  step: StepContext,
-  opts: {
-    name: string;
-    catalogInfoUrl: string;
-    credentials: () => Promise<BackstageCredentials>;
-  },
-): Promise<{ locationId: string; entityRef: string }> {
-  const expectedRef = `component:default/${
-    deriveNames(deps.settings, opts.name).namespace
-  }`;
-  const r = await step.journal.step({
-    name: `catalog location ${opts.catalogInfoUrl}`,
-    do: () =>
-      step.checkpoint({
-        key: `register.catalog.${opts.name}`,
-        fn: async () => {
-          const existing = await deps.catalog.findLocation(opts.catalogInfoUrl);
-          if (existing?.entityRefs.includes(expectedRef)) return existing;
-          const registered = await deps.catalog.register(
-            opts.catalogInfoUrl,
-            await opts.credentials(),
-          );
-          step.logger.info(
-            `Registered ${opts.catalogInfoUrl} in the catalog as ${expectedRef}`,
-          );
-          return registered;
-        },
-      }),
-    undo: loc => deps.catalog.unregister(loc.locationId),
-  });
-  return {
-    locationId: r.locationId,
-    entityRef:
-      r.entityRefs.find(ref => ref.startsWith('component:')) ?? expectedRef,
-  };
 }

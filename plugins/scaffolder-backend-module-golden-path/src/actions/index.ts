@@ -1,14 +1,3 @@
-export { createPlatformNameValidateAction } from './platformNameValidate';
-export { createPlatformSettingsReadAction } from './platformSettingsRead';
-export { createPlatformNameCheckAction } from './platformNameCheck';
-export { createGitlabRepositoriesEnsureAction } from './gitlabRepositoriesEnsure';
-export { createAwsEcrEnsureAction } from './awsEcrEnsure';
-export { createArgocdApplicationEnsureAction } from './argocdApplicationEnsure';
-export { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
-export { createCatalogEntityRegisterAction } from './catalogEntityRegister';
-export { createPlatformServiceProvisionAction } from './platformServiceProvision';
-export type { ActionDeps } from './deps';
-
 import { ActionDeps } from './deps';
 import { createPlatformNameValidateAction } from './platformNameValidate';
 import { createPlatformSettingsReadAction } from './platformSettingsRead';
@@ -20,8 +9,11 @@ import { createKubernetesBundleApplyAction } from './kubernetesBundleApply';
 import { createCatalogEntityRegisterAction } from './catalogEntityRegister';
 import { createPlatformServiceProvisionAction } from './platformServiceProvision';
 
+export type { ActionDeps } from './deps';
+export { ServiceRuns } from './runs';
+
 /**
- * Every golden-path action. The template runs validate, settings, name
+ * Every golden-path action. The templates run validate, settings, name
  * check, provision (the parallel saga) and register; the single-system
  * actions are there for templates that compose their own order.
  */

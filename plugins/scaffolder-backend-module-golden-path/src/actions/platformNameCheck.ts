@@ -1,11 +1,15 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { deriveNames } from '../render/derive';
-import { ActionDeps, StepContext, nameTakenError, stepContext } from './deps';
-import { ciUserName } from './awsEcrEnsure';
+import { ServicePlan } from '../plan/ServicePlan';
+import { ActionDeps } from './deps';
 import { examples } from './platformNameCheck.examples';
+import { SagaRolledBackError } from '../saga/engine';
+import { nameTakenError } from './runs';
+
+const NOTHING_UNDONE = { undone: [], failed: [], left: [] };
 
 /**
- * Refuses a service name that is taken anywhere — catalog, both GitLab
+ * Refuses a service name that is taken anywhere — the platform's own run
+ * journal (a Create in flight on any replica), the catalog, both GitLab
  * groups, ECR, IAM, ArgoCD, Kubernetes — before anything is created, with
  * one message listing every place it is taken.
  */
@@ -13,7 +17,7 @@ export function createPlatformNameCheckAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:platform:name:check',
     description:
-      'Checks that a service name is free in the catalog, both GitLab groups, ECR, IAM, ArgoCD and Kubernetes. Fails listing every place it is taken. Run it before any step that creates something.',
+      'Checks that a service name is free in the catalog, both GitLab groups, ECR, IAM, ArgoCD and Kubernetes, and that no other Create holds it. Fails listing every place it is taken. Run it before any step that creates something.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -27,79 +31,82 @@ export function createPlatformNameCheckAction(deps: ActionDeps) {
     },
     async handler(ctx) {
       // Validates the name (InputError naming the rule) before anything else.
-      deriveNames(deps.settings, ctx.input.name);
-      if (ctx.isDryRun) {
-        ctx.output('free', true);
-        return;
+      const plan = deps.runs.plan({ name: ctx.input.name, owner: '' }, []);
+      if (!ctx.isDryRun) {
+        // This task's own run (a replay after a crash) finds its own
+        // resources: the name was free when it started.
+        const own = await deps.runs.store.get(ctx.task.id);
+        if (!own) {
+          // Nothing has been made yet: say so, whatever went wrong.
+          const taken = await placesTaken(deps, plan, ctx.task.id).catch(
+            error => {
+              throw new SagaRolledBackError(error, NOTHING_UNDONE);
+            },
+          );
+          if (taken.length) {
+            throw new SagaRolledBackError(
+              nameTakenError(plan.request.name, taken),
+              NOTHING_UNDONE,
+            );
+          }
+        }
+        ctx.logger.info(`Service name "${plan.request.name}" is free everywhere`);
       }
-      const step = stepContext(ctx, deps.journals);
-      await step.journal.run(ctx.logger, () =>
-        checkNameFree(deps, step, ctx.input.name),
-      );
-      ctx.logger.info(`Service name "${ctx.input.name}" is free everywhere`);
       ctx.output('free', true);
     },
   });
 }
 
-/**
- * The name check: every place a name can be taken, looked up at once.
- * Checkpointed, so a task replayed after a crash does not find its own
- * resources and call the name taken.
- */
-export async function checkNameFree(
-  deps: Omit<ActionDeps, 'journals'>,
-  step: StepContext,
-  name: string,
-): Promise<void> {
-  const names = deriveNames(deps.settings, name);
-  await step.checkpoint({
-    key: `check.name.${name}`,
-    fn: async () => {
-      const checks: Array<[string, () => Promise<boolean>]> = [
-        [
-          `catalog entity ${names.namespace}`,
-          async () => (await deps.catalog.findEntitiesNamed(name)).length > 0,
-        ],
-        [
-          `GitLab project ${names.appRepoPath}`,
-          async () => !!(await deps.gitlab.findProject(names.appRepoPath)),
-        ],
-        [
-          `GitLab project ${names.gitopsRepoPath}`,
-          async () => !!(await deps.gitlab.findProject(names.gitopsRepoPath)),
-        ],
-        [
-          `ECR repository ${names.ecrRepository}`,
-          async () => !!(await deps.aws.findRepository(names.ecrRepository)),
-        ],
-        [
-          `IAM policy ${names.iamPolicyName}`,
-          async () => !!(await deps.aws.findPolicy(names.iamPolicyName)),
-        ],
-        [
-          `IAM user ${ciUserName(name)}`,
-          () => deps.aws.userExists(ciUserName(name)),
-        ],
-        [
-          `ArgoCD project ${names.argocdProject}`,
-          async () => !!(await deps.argocd.getProject(names.argocdProject)),
-        ],
-        [
-          `ArgoCD application ${names.argocdApplication}`,
-          async () =>
-            !!(await deps.argocd.getApplication(names.argocdApplication)),
-        ],
-        [
-          `Kubernetes namespace ${names.namespace}`,
-          () => deps.kubernetes.namespaceExists(names.namespace),
-        ],
-      ];
-      // All lookups at once: they are independent and read-only.
-      const results = await Promise.all(checks.map(([, check]) => check()));
-      const taken = checks.filter((_, i) => results[i]).map(([place]) => place);
-      if (taken.length) throw nameTakenError(name, taken);
-      return true;
-    },
-  });
+/** Every place the plan's names are taken, looked up at once. */
+export async function placesTaken(
+  deps: ActionDeps,
+  plan: ServicePlan,
+  taskId?: string,
+): Promise<string[]> {
+  const { clients } = deps;
+  const { names, request, iam } = plan;
+  const checks: Array<[string, () => Promise<boolean>]> = [
+    [
+      'another Create of this name in progress',
+      async () => {
+        const claim = await deps.runs.store.claimOf(request.name);
+        return !!claim && claim.taskId !== taskId;
+      },
+    ],
+    [
+      `catalog entity ${names.namespace}`,
+      async () => (await clients.catalog.findEntitiesNamed(request.name)).length > 0,
+    ],
+    [
+      `GitLab project ${names.appRepoPath}`,
+      async () => !!(await clients.gitlab.findProject(names.appRepoPath)),
+    ],
+    [
+      `GitLab project ${names.gitopsRepoPath}`,
+      async () => !!(await clients.gitlab.findProject(names.gitopsRepoPath)),
+    ],
+    [
+      `ECR repository ${names.ecrRepository}`,
+      async () => !!(await clients.aws.findRepository(names.ecrRepository)),
+    ],
+    [
+      `IAM policy ${names.iamPolicyName}`,
+      async () => !!(await clients.aws.findPolicy(names.iamPolicyName)),
+    ],
+    [`IAM user ${iam.ciUserName}`, () => clients.aws.userExists(iam.ciUserName)],
+    [
+      `ArgoCD project ${names.argocdProject}`,
+      async () => !!(await clients.argocd.getProject(names.argocdProject)),
+    ],
+    [
+      `ArgoCD application ${names.argocdApplication}`,
+      async () => !!(await clients.argocd.getApplication(names.argocdApplication)),
+    ],
+    [
+      `Kubernetes namespace ${names.namespace}`,
+      () => clients.kubernetes.namespaceExists(names.namespace),
+    ],
+  ];
+  const results = await Promise.all(checks.map(([, check]) => check()));
+  return checks.filter((_, i) => results[i]).map(([place]) => place);
 }

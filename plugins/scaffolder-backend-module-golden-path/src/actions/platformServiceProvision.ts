@@ -1,43 +1,31 @@
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { settleAll } from '../saga';
-import { ActionDeps, stepContext } from './deps';
-import { serviceInputSchema } from './serviceInput';
-import {
-  ensureArgoApplication,
-  ensureArgoProject,
-} from './argocdApplicationEnsure';
-import { ensureCiCredentials, ensureRegistry } from './awsEcrEnsure';
-import {
-  claimAppRepository,
-  ensureRepositories,
-  prepareRepositoryContent,
-  repositoryContentInputSchema,
-} from './gitlabRepositoriesEnsure';
-import {
-  applyNamespaceBundle,
-  renderNamespaceBundle,
-} from './kubernetesBundleApply';
+import { writeTree } from '../plan/files';
+import { ServicePlan, describePlan } from '../plan/ServicePlan';
+import { ActionDeps } from './deps';
 import { examples } from './platformServiceProvision.examples';
+import {
+  repositoryContentInputSchema,
+  repositoryOutputSchema,
+  repositoryOutputs,
+  runContext,
+  serviceInputSchema,
+} from './serviceInput';
+
+/** Where a dry run puts the plan, so the template editor shows it. */
+export const DRY_RUN_PLAN_FILE = 'golden-path-plan.md';
+export const DRY_RUN_GITOPS_FOLDER = 'gitops-repository';
 
 /**
- * Everything a new service gets, as one saga whose independent steps run
- * at the same time:
- *
- *   app repo (claims the name) ─┬─ app push
- *                               ├─ GitOps repo ─┬─ GitOps push ─┐
- *                               │               └─ deploy token │
- *                               ├─ ArgoCD project ──────────────┴─ ArgoCD application
- *                               ├─ ECR + IAM policy ─ CI credentials
- *                               └─ namespace bundle
- *
- * The same steps as the single-system actions, so a failure anywhere rolls
- * back everything the task created, in reverse order.
+ * Everything a new service gets, as one saga whose independent steps run at
+ * the same time (see steps/index.ts for the DAG). If any step fails, or the
+ * task is cancelled, everything the run made is rolled back.
  */
 export function createPlatformServiceProvisionAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:platform:service:provision',
     description:
-      'Creates the app and GitOps repositories, the ECR repository and IAM policy (and CI credentials), the ArgoCD project and application, and the namespace bundle, running independent steps in parallel. Rolls back everything the task created if any step fails.',
+      'Creates the app and GitOps repositories, the ECR repository and IAM policy (and CI credentials), the ArgoCD project and application, and the namespace bundle, running independent steps in parallel. Rolls back everything the task created if any step fails or the task is cancelled.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -53,89 +41,52 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
             ),
       },
       output: {
-        appRepoUrl: z =>
-          z.string().describe('Browser URL of the app repository'),
-        pipelinesUrl: z =>
-          z.string().describe('Pipelines of the app repository'),
-        gitopsRepoUrl: z =>
-          z.string().describe('Browser URL of the GitOps repository'),
-        catalogInfoUrl: z =>
-          z.string().describe('URL of catalog-info.yaml in the app repository'),
+        ...repositoryOutputSchema,
         repositoryUri: z =>
           z.string().describe('Image repository URI to push to'),
         argocdAppUrl: z =>
           z.string().describe('The application in the ArgoCD UI'),
         namespace: z =>
           z.string().describe('Kubernetes namespace of the service'),
+        resources: z =>
+          z
+            .array(z.string())
+            .describe('Everything the run makes, one line per resource'),
       },
     },
     async handler(ctx) {
-      const { request, names, appFiles, gitopsFiles } =
-        await prepareRepositoryContent(
-          deps.settings,
-          ctx.workspacePath,
-          ctx.input,
+      const input = { ...ctx.input, ciCredentials: ctx.input.ciCredentials ?? true };
+      const appFiles = await deps.runs.workspaceFiles(
+        ctx.workspacePath,
+        ctx.input.sourcePath,
+      );
+      let plan: ServicePlan;
+      if (ctx.isDryRun) {
+        plan = deps.runs.plan(input, appFiles);
+        // The template editor shows the workspace: put the plan there.
+        await writeTree(
+          resolveSafeChildPath(ctx.workspacePath, DRY_RUN_GITOPS_FOLDER),
+          plan.gitops.files,
         );
-      const bundle = renderNamespaceBundle(deps.settings, request);
-      const ciCredentials = ctx.input.ciCredentials ?? true;
-
-      if (!ctx.isDryRun) {
-        const step = stepContext(ctx, deps.journals);
-        await step.journal.run(ctx.logger, async () => {
-          // The name is claimed first: a concurrent Create of the same name
-          // fails here, before it has created anything.
-          const app = await claimAppRepository(deps, step, request);
-          let gitopsPushed!: () => void;
-          let gitopsFailed!: (e: unknown) => void;
-          const gitopsReady = new Promise<void>((resolve, reject) => {
-            gitopsPushed = resolve;
-            gitopsFailed = reject;
-          });
-          gitopsReady.catch(() => {}); // observed through the repositories branch
-          const repositories = ensureRepositories(deps, step, {
-            request,
-            appFiles,
-            gitopsFiles,
-            app,
-            onGitopsPushed: gitopsPushed,
-          });
-          repositories.catch(gitopsFailed);
-          await settleAll([
-            repositories,
-            ensureRegistry(deps, step, request.name).then(({ policy }) =>
-              ciCredentials
-                ? ensureCiCredentials(deps, step, {
-                    name: request.name,
-                    policyArn: policy.arn,
-                  })
-                : undefined,
-            ),
-            // ArgoCD checks the repository when the application is created.
-            settleAll([
-              ensureArgoProject(deps, step, request),
-              gitopsReady,
-            ]).then(() => ensureArgoApplication(deps, step, request)),
-            applyNamespaceBundle(deps, step, bundle),
-          ]);
-        });
+        await writeTree(ctx.workspacePath, [
+          { path: DRY_RUN_PLAN_FILE, content: describePlan(plan), encoding: 'text' },
+        ]);
+        ctx.logger.info(describePlan(plan));
       } else {
-        ctx.logger.info(
-          `Dry run: would create ${names.appRepoPath}, ${names.gitopsRepoPath}, ECR repository ${names.ecrRepository}, IAM policy ${names.iamPolicyName}, ArgoCD ${names.argocdProject}/${names.argocdApplication} and namespace ${names.namespace}`,
-        );
+        ({ plan } = await deps.runs.execute(runContext(ctx), input, {
+          groups: ['gitlab', 'aws', 'argocd', 'kubernetes'],
+          appFiles,
+          requireAppFiles: true,
+        }));
       }
-      ctx.output('appRepoUrl', names.appRepoWebUrl);
-      ctx.output('pipelinesUrl', `${names.appRepoWebUrl}/-/pipelines`);
-      ctx.output('gitopsRepoUrl', names.gitopsRepoWebUrl);
+      repositoryOutputs(plan, ctx.output);
+      ctx.output('repositoryUri', `${plan.settings.ecrRegistry}/${plan.ecr.repository}`);
+      ctx.output('argocdAppUrl', plan.names.argocdAppUrl);
+      ctx.output('namespace', plan.names.namespace);
       ctx.output(
-        'catalogInfoUrl',
-        `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`,
+        'resources',
+        plan.resources.map(r => `${r.system} ${r.kind}: ${r.name}`),
       );
-      ctx.output(
-        'repositoryUri',
-        `${deps.settings.ecrRegistry}/${names.ecrRepository}`,
-      );
-      ctx.output('argocdAppUrl', names.argocdAppUrl);
-      ctx.output('namespace', names.namespace);
     },
   });
 }

@@ -1,6 +1,7 @@
 import { DerivedNames, deriveNames } from './derive';
 import { ServiceInput, resolveServiceRequest } from './input';
 import { commonLabels } from './labels';
+import { RuntimeProfile, resolveRuntime } from './runtime';
 import { PlatformSettings, ServiceRequest } from './types';
 
 export type { KubernetesObject } from '@internal/plugin-golden-path-node';
@@ -11,6 +12,8 @@ export interface RenderContext {
   request: ServiceRequest;
   names: DerivedNames;
   labels: Record<string, string>;
+  /** What the template declares about its runtime (probes, resources, env). */
+  runtime: RuntimeProfile;
 }
 
 /**
@@ -28,5 +31,6 @@ export function renderContext(
     request: resolved,
     names: deriveNames(settings, resolved.name),
     labels: commonLabels(resolved.name, resolved.owner),
+    runtime: resolveRuntime(input.runtime),
   };
 }

@@ -8,6 +8,7 @@ export * from './input';
 export * from './derive';
 export * from './labels';
 export * from './context';
+export * from './runtime';
 export * from './kubernetes';
 export * from './networkPolicies';
 export * from './dashboard';

@@ -30,6 +30,8 @@ export interface ServiceInput {
   description?: string;
   port?: number;
   replicas?: number;
+  /** The template's runtime block (see runtime.ts); default: Node.js. */
+  runtime?: unknown;
 }
 
 /**

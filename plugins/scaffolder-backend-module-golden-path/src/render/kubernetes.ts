@@ -27,10 +27,6 @@ import { PlatformSettings } from './types';
 export const HTTP_PORT_NAME = 'http';
 /** Port the Service exposes inside the cluster. */
 export const SERVICE_PORT = 80;
-/** Path of the readiness and liveness probes and of the ALB health check. */
-export const HEALTH_PATH = '/health';
-/** Path Prometheus scrapes; served on the app port. */
-export const METRICS_PATH = '/metrics';
 /** Unprivileged user and group the app runs as (any non-zero id works). */
 export const APP_UID = 10001;
 /** Name of the container in the pod. */
@@ -238,11 +234,10 @@ export function renderDeployment(
   opts: { imageTag: string },
 ) {
   assertImageTag(opts.imageTag);
-  const { settings, names, labels, request: req } = ctx;
-  const probe = (initialDelaySeconds: number, periodSeconds: number) => ({
-    httpGet: { path: HEALTH_PATH, port: req.port },
-    initialDelaySeconds,
-    periodSeconds,
+  const { settings, names, labels, request: req, runtime } = ctx;
+  const probe = (timing: { initialDelaySeconds: number; periodSeconds: number }) => ({
+    httpGet: { path: runtime.healthPath, port: req.port },
+    ...timing,
     timeoutSeconds: 2,
     failureThreshold: 3,
   });
@@ -287,16 +282,19 @@ export function renderDeployment(
               ],
               env: [
                 { name: 'PORT', value: String(req.port) },
-                { name: 'NODE_ENV', value: 'production' },
+                ...Object.entries(runtime.env).map(([name, value]) => ({
+                  name,
+                  value,
+                })),
               ],
               envFrom: [
                 { secretRef: { name: envSecretName(names.namespace) } },
               ],
-              readinessProbe: probe(5, 10),
-              livenessProbe: probe(15, 20),
+              readinessProbe: probe(runtime.probes.readiness),
+              livenessProbe: probe(runtime.probes.liveness),
               resources: {
-                requests: { cpu: '100m', memory: '128Mi' },
-                limits: { cpu: '500m', memory: '256Mi' },
+                requests: { ...runtime.resources.requests },
+                limits: { ...runtime.resources.limits },
               },
               securityContext: {
                 ...restrictedSecurityContext(),
@@ -352,7 +350,7 @@ export function renderService(
 export function renderIngress(
   ctx: RenderContext,
 ) {
-  const { settings, names, labels, request: req } = ctx;
+  const { settings, names, labels, request: req, runtime } = ctx;
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -371,7 +369,7 @@ export function renderIngress(
           { HTTPS: 443 },
         ]),
         'alb.ingress.kubernetes.io/ssl-redirect': '443',
-        'alb.ingress.kubernetes.io/healthcheck-path': HEALTH_PATH,
+        'alb.ingress.kubernetes.io/healthcheck-path': runtime.healthPath,
       },
     },
     spec: {
@@ -401,7 +399,7 @@ export function renderIngress(
 export function renderServiceMonitor(
   ctx: RenderContext,
 ) {
-  const { names, labels, request: req } = ctx;
+  const { names, labels, request: req, runtime } = ctx;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
@@ -417,7 +415,7 @@ export function renderServiceMonitor(
       endpoints: [
         {
           port: HTTP_PORT_NAME,
-          path: METRICS_PATH,
+          path: runtime.metricsPath,
           interval: SCRAPE_INTERVAL,
           scheme: 'http',
         },

@@ -1,2 +1,2 @@
-export { SagaJournal, SagaJournals, SagaRolledBackError, settleAll } from './Saga';
-export type { SagaStep, RollbackSummary } from './Saga';
+export * from './engine';
+export * from './RunStore';

@@ -52,6 +52,7 @@ const commitActionSchema = z
     file_path: z.string().min(1),
     content: z.string().optional(),
     encoding: z.enum(['text', 'base64']).optional(),
+    execute_filemode: z.boolean().optional(),
     last_commit_id: z.string().optional(),
   })
   .refine(

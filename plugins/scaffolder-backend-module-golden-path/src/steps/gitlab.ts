@@ -1,0 +1,156 @@
+import { ConflictError } from '@backstage/errors';
+import {
+  GOLDEN_PATH_TOPIC,
+  runMarkerTopic,
+} from '@internal/plugin-golden-path-common';
+import { GitLabApi, GitLabProject } from '@internal/plugin-golden-path-node';
+import { ServicePlan } from '../plan/ServicePlan';
+import { RepoFile } from '../plan/files';
+import { SagaStep } from '../saga/engine';
+
+/** A GitLab project as the journal keeps it. */
+export type ProjectRecord = { id: number; pathWithNamespace: string };
+
+const ours = (p: GitLabProject, plan: ServicePlan) =>
+  p.topics.includes(runMarkerTopic(plan.marker));
+
+/**
+ * A project of the service, marked with the run's topic. GitLab refuses a
+ * second project at one path, so a lost race surfaces as ConflictError and
+ * is re-read: ours (a replay) is kept, anything else is "taken".
+ */
+function projectStep(
+  gitlab: GitLabApi,
+  plan: ServicePlan,
+  id: string,
+  fullPath: string,
+  description: string,
+): SagaStep<ServicePlan, GitLabProject> {
+  const title = `GitLab project ${fullPath}`;
+  const slash = fullPath.lastIndexOf('/');
+  const record = (p: GitLabProject): ProjectRecord => ({
+    id: p.id,
+    pathWithNamespace: p.pathWithNamespace,
+  });
+  return {
+    id,
+    title,
+    find: () => gitlab.findProject(fullPath),
+    isOurs: p => ours(p, plan),
+    async ensure(_ctx, _deps, found) {
+      if (found) return record(found);
+      try {
+        return record(
+          await gitlab.createProject({
+            groupPath: fullPath.slice(0, slash),
+            name: fullPath.slice(slash + 1),
+            description,
+            topics: [GOLDEN_PATH_TOPIC, runMarkerTopic(plan.marker)],
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        const existing = await gitlab.findProject(fullPath);
+        if (existing && ours(existing, plan)) return record(existing);
+        throw new ConflictError(
+          `Service name "${plan.request.name}" is already taken: ${title}. Choose another name.`,
+        );
+      }
+    },
+    undo: (_ctx, found) =>
+      gitlab.deleteProject({
+        id: found!.id,
+        pathWithNamespace: found!.pathWithNamespace,
+      }),
+  };
+}
+
+/** Pushes files to `main` in one commit and protects the branch (idempotent). */
+function pushStep(
+  gitlab: GitLabApi,
+  id: string,
+  after: string,
+  title: string,
+  files: RepoFile[],
+  message: string,
+): SagaStep<ServicePlan> {
+  return {
+    id,
+    title,
+    after: [after],
+    async ensure(ctx, deps) {
+      const project = deps[after] as ProjectRecord;
+      const { sha } = await gitlab.commitFiles(project.id, {
+        branch: 'main',
+        message,
+        files,
+      });
+      await gitlab.protectBranch(project.id, 'main');
+      ctx.logger.info(
+        `Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`,
+      );
+      return { sha };
+    },
+  };
+}
+
+/** The GitLab steps: both projects, both pushes, the GitOps deploy token. */
+export function gitlabSteps(
+  gitlab: GitLabApi,
+  plan: ServicePlan,
+): SagaStep<ServicePlan>[] {
+  const { names, request } = plan;
+  return [
+    projectStep(gitlab, plan, 'gitlab.app-project', names.appRepoPath, request.description),
+    projectStep(
+      gitlab,
+      plan,
+      'gitlab.gitops-project',
+      names.gitopsRepoPath,
+      `GitOps manifests of ${request.name} (managed by the platform)`,
+    ),
+    pushStep(
+      gitlab,
+      'gitlab.app-push',
+      'gitlab.app-project',
+      `first commit of ${names.appRepoPath}`,
+      plan.app.files,
+      `Initial commit of ${request.name} from the golden-path template`,
+    ),
+    pushStep(
+      gitlab,
+      'gitlab.gitops-push',
+      'gitlab.gitops-project',
+      `first commit of ${names.gitopsRepoPath}`,
+      plan.gitops.files,
+      `Initial manifests of ${request.name}`,
+    ),
+    {
+      // The app pipeline's update-gitops stage pushes with this token. Its
+      // value goes only into a masked variable: the journal keeps its id.
+      id: 'gitlab.deploy-token',
+      title: `GitOps deploy token of ${names.appRepoPath}`,
+      after: ['gitlab.gitops-project', 'gitlab.app-project'],
+      async ensure(ctx, deps) {
+        const gitops = deps['gitlab.gitops-project'] as ProjectRecord;
+        const app = deps['gitlab.app-project'] as ProjectRecord;
+        const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
+          name: plan.deployToken.name,
+          scopes: ['write_repository'],
+          accessLevel: 40,
+          expiresAt: plan.deployToken.expiresAt,
+        });
+        await gitlab.setVariable(app.id, {
+          key: 'GITOPS_DEPLOY_TOKEN',
+          value: token,
+          masked: true,
+          protected: true,
+        });
+        ctx.logger.info(
+          `Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`,
+        );
+        return { tokenId: id };
+      },
+    },
+  ];
+}
