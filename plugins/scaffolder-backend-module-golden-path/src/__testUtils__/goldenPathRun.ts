@@ -10,6 +10,7 @@ import { createGoldenPathActions, ServiceRuns } from '../actions';
 import { PlatformSettings } from '../render/types';
 import { SagaEngine } from '../saga/engine';
 import { RunStore } from '../saga/RunStore';
+import yaml from 'yaml';
 import { FakeWorld } from './fakeWorld';
 
 /** Platform settings used across action tests. */
@@ -54,8 +55,9 @@ let processes = 0;
 export function goldenPathHarness(
   world = new FakeWorld(),
   db: Knex = journalDatabase(),
-  opts: { leaseMs?: number } = {},
+  opts: { leaseMs?: number; settings?: PlatformSettings } = {},
 ) {
+  const settings = opts.settings ?? TEST_SETTINGS;
   const logger = mockServices.logger.mock();
   const leaseMs = opts.leaseMs ?? 60_000;
   const ready = (async () => {
@@ -75,9 +77,9 @@ export function goldenPathHarness(
       kubernetes: world.kubernetes,
       catalog: world.catalog,
     };
-    const runs = new ServiceRuns({ settings: TEST_SETTINGS, clients, store, engine });
+    const runs = new ServiceRuns({ settings, clients, store, engine });
     const actions = new Map(
-      createGoldenPathActions({ settings: TEST_SETTINGS, clients, runs }).map(
+      createGoldenPathActions({ settings, clients, runs }).map(
         a => [a.id, a],
       ),
     );
@@ -173,7 +175,29 @@ export function goldenPathHarness(
   }
 
   const cleanup = () => fs.rmSync(workspace, { recursive: true, force: true });
+
+  /** Runs every documented example of action `id`, in order; returns how many. */
+  async function runExamples(id: string, isDryRun: boolean, taskId = 'task-examples') {
+    const { actions } = await ready;
+    const action = actions.get(id)!;
+    let count = 0;
+    for (const example of action.examples ?? []) {
+      for (const step of yaml.parse(example.example).steps) {
+        if (step.action !== id) throw new Error(`example of ${id} runs ${step.action}`);
+        await runStep(id, step.input ?? {}, taskId, isDryRun);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Every message logged at `level`. */
+  const logged = (level: 'info' | 'warn' | 'error' = 'info') =>
+    logger[level].mock.calls.map(c => String(c[0]));
+
   return {
+    runExamples,
+    logged,
     world,
     db,
     ready,
