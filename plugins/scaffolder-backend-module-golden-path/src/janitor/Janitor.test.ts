@@ -22,8 +22,8 @@ async function afterEcrRepository(): Promise<number> {
 }
 
 /** A run that crashed after `calls` external calls, left for the janitor. */
-async function crashedRun(crashAfter?: number) {
-  crashAfter ??= await afterEcrRepository();
+async function crashedRun(at?: number) {
+  const crashAfter = at ?? (await afterEcrRepository());
   const world = new FakeWorld();
   const db = journalDatabase();
   world.crashAt = crashAfter;

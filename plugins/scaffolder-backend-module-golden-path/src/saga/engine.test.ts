@@ -23,7 +23,7 @@ function world() {
       failUndo?: Error;
       delayMs?: number;
     } = {},
-  ): SagaStep<{ marker: string }> => ({
+  ): SagaStep<object> => ({
     id,
     title: `resource ${id}`,
     after: opts.after,
@@ -69,7 +69,7 @@ describe('SagaEngine', () => {
       step('c', { after: ['b'], failEnsure: true }),
     ];
     await expect(
-      engine.execute({ taskId: 't', plan: { marker: 'x' }, steps, logger }),
+      engine.execute({ taskId: 't', plan: {}, steps, logger }),
     ).rejects.toThrow(SagaRolledBackError);
     expect(events).toEqual([
       'start a',
