@@ -13,9 +13,9 @@ describe('GitRepos', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('commits files into a bare repository that git can clone', () => {
-    repos.create('apps/demo');
-    const sha = repos.commit('apps/demo', {
+  it('commits files into a bare repository that git can clone', async () => {
+    await repos.create('apps/demo');
+    const { sha } = await repos.commit('apps/demo', {
       branch: 'main',
       message: 'first',
       actions: [
@@ -23,26 +23,26 @@ describe('GitRepos', () => {
         { action: 'create', file_path: 'src/index.js', content: 'x' },
       ],
     });
-    expect(repos.resolve('apps/demo', 'main')).toBe(sha);
+    expect(await repos.resolve('apps/demo', 'main')).toBe(sha);
     const clone = path.join(root, 'clone');
     execFileSync('git', ['clone', '--quiet', repos.dirFor('apps/demo'), clone]);
     expect(fs.readFileSync(path.join(clone, 'src/index.js'), 'utf8')).toBe('x');
     expect(execFileSync('git', ['-C', clone, 'log', '--format=%s']).toString().trim()).toBe('first');
   });
 
-  it('updates and deletes in a second commit on top of the first', () => {
-    repos.create('apps/demo');
-    repos.commit('apps/demo', { branch: 'main', message: 'a', actions: [{ action: 'create', file_path: 'a', content: '1' }, { action: 'create', file_path: 'b', content: '2' }] });
-    repos.commit('apps/demo', { branch: 'main', message: 'b', actions: [{ action: 'update', file_path: 'a', content: '3' }, { action: 'delete', file_path: 'b' }] });
-    expect(repos.listTree('apps/demo')).toEqual(['a']);
-    expect(repos.readFile('apps/demo', 'main', 'a')?.toString()).toBe('3');
+  it('updates and deletes in a second commit on top of the first', async () => {
+    await repos.create('apps/demo');
+    await repos.commit('apps/demo', { branch: 'main', message: 'a', actions: [{ action: 'create', file_path: 'a', content: '1' }, { action: 'create', file_path: 'b', content: '2' }] });
+    await repos.commit('apps/demo', { branch: 'main', message: 'b', actions: [{ action: 'update', file_path: 'a', content: '3' }, { action: 'delete', file_path: 'b' }] });
+    expect(await repos.listTree('apps/demo')).toEqual(['a']);
+    expect((await repos.readFile('apps/demo', 'main', 'a'))?.toString()).toBe('3');
   });
 
-  it('refuses to create an existing file or update a missing one', () => {
-    repos.create('apps/demo');
-    repos.commit('apps/demo', { branch: 'main', message: 'a', actions: [{ action: 'create', file_path: 'a', content: '1' }] });
-    expect(() => repos.commit('apps/demo', { branch: 'main', message: 'x', actions: [{ action: 'create', file_path: 'a', content: '1' }] })).toThrow('already exists: a');
-    expect(() => repos.commit('apps/demo', { branch: 'main', message: 'x', actions: [{ action: 'update', file_path: 'zz', content: '1' }] })).toThrow("doesn't exist: zz");
+  it('refuses to create an existing file or update a missing one', async () => {
+    await repos.create('apps/demo');
+    await repos.commit('apps/demo', { branch: 'main', message: 'a', actions: [{ action: 'create', file_path: 'a', content: '1' }] });
+    await expect(repos.commit('apps/demo', { branch: 'main', message: 'x', actions: [{ action: 'create', file_path: 'a', content: '1' }] })).rejects.toThrow('already exists: a');
+    await expect(repos.commit('apps/demo', { branch: 'main', message: 'x', actions: [{ action: 'update', file_path: 'zz', content: '1' }] })).rejects.toThrow("doesn't exist: zz");
   });
 
   it('rejects paths that escape the root', () => {

@@ -10,10 +10,11 @@ import { kubernetesFake } from './kubernetes';
 import { RunningSandbox, SandboxOptions, startSandbox } from './server';
 
 export { startSandbox, DEFAULT_PORTS } from './server';
-export type { RunningSandbox, SandboxEnv, SandboxFake, SandboxOptions } from './server';
+export type { RunningSandbox, SandboxEnv, SandboxFake, SandboxOptions, SeedService } from './server';
 export { Faults } from './faults';
-export type { FaultRule, SandboxService, TraceEntry } from './faults';
+export type { FaultRule, HungRequest, SandboxService, TraceEntry } from './faults';
 export { GitRepos } from './git';
+export { Store, Collection, KeyedMutex } from './store';
 
 /** Starts the sandbox with all four fakes. */
 export function startDefaultSandbox(

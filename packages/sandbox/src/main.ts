@@ -10,7 +10,7 @@ import { startDefaultSandbox } from './index';
 const dataDir =
   process.env.SANDBOX_DATA_DIR ?? path.resolve(process.cwd(), '../../.sandbox-data');
 
-startDefaultSandbox({ dataDir }).then(
+startDefaultSandbox({ dataDir, adminToken: process.env.SANDBOX_ADMIN_TOKEN }).then(
   sandbox => {
     // eslint-disable-next-line no-console
     console.log(`Sandbox ready (state in ${dataDir}):\n${Object.entries(sandbox.urls).map(([s, u]) => `  ${s.padEnd(10)} ${u}`).join('\n')}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import yaml from 'yaml';
 import { RunningSandbox, startDefaultSandbox } from '@internal/sandbox';
 import {
@@ -19,28 +20,61 @@ export interface TaskResult {
   log: string[];
 }
 
-/**
- * The local portal as `./scripts/dev` runs it (app-config.yaml, real
- * scaffolder and catalog), pointed at an in-process sandbox on free ports
- * with a fresh data folder, signed in as the guest user.
- */
-export async function startPortal(): Promise<{
-  sandbox: RunningSandbox;
-  backend: BackendProcess;
-  baseUrl: string;
-  api: (p: string, init?: RequestInit) => Promise<Response>;
-  createService: (values: Record<string, unknown>) => Promise<string>;
-  waitForTask: (id: string, timeoutMs?: number) => Promise<TaskResult>;
-  close: () => Promise<void>;
-}> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-e2e-'));
-  const sandbox = await startDefaultSandbox({
+/** Where the portal keeps its database. */
+export type PortalDatabase =
+  | { client: 'sqlite' }
+  /** PostgreSQL on 127.0.0.1:5432; backends with the same prefix share it. */
+  | { client: 'pg'; prefix: string };
+
+/** A sandbox on free ports with a fresh data folder. */
+export async function startTestSandbox(dir: string): Promise<RunningSandbox> {
+  return startDefaultSandbox({
     dataDir: path.join(dir, 'sandbox'),
     ports: { gitlab: 0, argocd: 0, aws: 0, kubernetes: 0 },
   });
+}
+
+/** Drops every database whose name starts with `prefix` (PostgreSQL). */
+export async function dropDatabases(prefix: string): Promise<void> {
+  const client = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`${prefix}%`],
+    );
+    for (const { datname } of rows) {
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export type Portal = Awaited<ReturnType<typeof startPortal>>;
+
+/**
+ * The local portal as `./scripts/dev` runs it (app-config.yaml, real
+ * scaffolder and catalog), pointed at a sandbox on free ports, signed in as
+ * the guest user. By default it brings its own sandbox and an on-disk SQLite
+ * database; several portals can share one sandbox and one PostgreSQL
+ * database, as replicas do.
+ */
+export async function startPortal(
+  opts: {
+    sandbox?: RunningSandbox;
+    database?: PortalDatabase;
+    /** Extra config merged last, e.g. shorter recovery timeouts. */
+    config?: Record<string, unknown>;
+  } = {},
+) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-e2e-'));
+  const ownSandbox = !opts.sandbox;
+  const sandbox = opts.sandbox ?? (await startTestSandbox(dir));
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
   const gitlabHost = new URL(sandbox.urls.gitlab).host;
+  const database = opts.database ?? { client: 'sqlite' };
   const overlay = {
     // The backend serves the built frontend (packages/app/dist) itself.
     app: { baseUrl },
@@ -48,10 +82,17 @@ export async function startPortal(): Promise<{
       baseUrl,
       listen: { port },
       cors: { origin: baseUrl },
-      database: {
-        client: 'better-sqlite3',
-        connection: { directory: path.join(dir, 'portal-data') },
-      },
+      database:
+        database.client === 'pg'
+          ? {
+              client: 'pg',
+              prefix: database.prefix,
+              connection: { host: '127.0.0.1', port: 5432, user: 'postgres' },
+            }
+          : {
+              client: 'better-sqlite3',
+              connection: { directory: path.join(dir, 'portal-data') },
+            },
     },
     integrations: {
       gitlab: [{ host: gitlabHost, apiBaseUrl: `${sandbox.urls.gitlab}/api/v4`, baseUrl: sandbox.urls.gitlab, token: 'sandbox-token' }],
@@ -64,44 +105,69 @@ export async function startPortal(): Promise<{
     },
   };
   const overlayFile = path.join(dir, 'app-config.e2e.yaml');
+  const extraFile = path.join(dir, 'app-config.extra.yaml');
   fs.writeFileSync(overlayFile, yaml.stringify(overlay));
-  const backend = startBackend(['app-config.yaml', overlayFile], { NODE_ENV: 'development' });
-  await waitForReady(`${baseUrl}/.backstage/health/v1/readiness`, backend, 150_000);
+  fs.writeFileSync(extraFile, yaml.stringify(opts.config ?? {}));
 
-  const { backstageIdentity } = await (
-    await fetch(`${baseUrl}/api/auth/guest/refresh?env=development`)
-  ).json();
+  let backend: BackendProcess;
+  const start = async () => {
+    backend = startBackend(['app-config.yaml', overlayFile, extraFile], { NODE_ENV: 'development' });
+    await waitForReady(`${baseUrl}/.backstage/health/v1/readiness`, backend, 150_000);
+  };
+  await start();
+
+  let token = '';
+  const signIn = async () => {
+    const { backstageIdentity } = await (
+      await fetch(`${baseUrl}/api/auth/guest/refresh?env=development`)
+    ).json();
+    token = backstageIdentity.token;
+  };
+  await signIn();
   const api = (p: string, init: RequestInit = {}) =>
     fetch(`${baseUrl}${p}`, {
       ...init,
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${backstageIdentity.token}`,
+        authorization: `Bearer ${token}`,
         ...(init.headers as Record<string, string>),
       },
     });
 
-  // The template reaches the scaffolder through the catalog.
+  // The templates reach the scaffolder through the catalog.
   const deadline = Date.now() + 120_000;
   while ((await api('/api/catalog/entities/by-name/template/default/nodejs-service')).status !== 200) {
     if (Date.now() > deadline) throw new Error('template never appeared in the catalog');
     await new Promise(r => setTimeout(r, 500));
   }
 
-  const createService = async (values: Record<string, unknown>) => {
+  const createService = async (
+    values: Record<string, unknown>,
+    templateRef = 'template:default/nodejs-service',
+  ) => {
     const res = await api('/api/scaffolder/v2/tasks', {
       method: 'POST',
-      body: JSON.stringify({ templateRef: 'template:default/nodejs-service', values }),
+      body: JSON.stringify({ templateRef, values }),
     });
     if (res.status !== 201) throw new Error(`create task: ${res.status} ${await res.text()}`);
     return (await res.json()).id as string;
   };
 
+  /** The task's status, or undefined while the backend cannot answer. */
+  const taskStatus = async (id: string): Promise<string | undefined> => {
+    try {
+      const res = await api(`/api/scaffolder/v2/tasks/${id}`);
+      return res.ok ? (await res.json()).status : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   const waitForTask = async (id: string, timeoutMs = 120_000): Promise<TaskResult> => {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const task = await (await api(`/api/scaffolder/v2/tasks/${id}`)).json();
-      if (task.status === 'completed' || task.status === 'failed') {
+      const status = await taskStatus(id);
+      if (status === 'completed' || status === 'failed' || status === 'cancelled') {
         const events: any[] = await (await api(`/api/scaffolder/v2/tasks/${id}/events`)).json();
         const completion = events.find(e => e.type === 'completion');
         // The completion only says "failed"; the step's error is logged.
@@ -111,27 +177,43 @@ export async function startPortal(): Promise<{
           .pop();
         return {
           id,
-          status: task.status,
+          status,
           message: stepError ?? completion?.body?.message,
           output: completion?.body?.output,
           log: events.filter(e => e.type === 'log').map(e => e.body.message as string),
         };
       }
-      if (Date.now() > end) throw new Error(`task ${id} still ${task.status}`);
+      if (Date.now() > end) throw new Error(`task ${id} still ${status}`);
       await new Promise(r => setTimeout(r, 300));
     }
   };
 
   return {
     sandbox,
-    backend,
+    get backend() {
+      return backend;
+    },
     baseUrl,
     api,
     createService,
+    taskStatus,
     waitForTask,
+    /** Kills the backend at once (SIGKILL), as a crash or an OOM kill would. */
+    kill: async () => {
+      backend.child.kill('SIGKILL');
+      await backend.exited;
+    },
+    /** Starts the backend again with the same config and database. */
+    restart: async () => {
+      if (backend.child.exitCode === null && backend.child.signalCode === null) {
+        await backend.stop();
+      }
+      await start();
+      await signIn();
+    },
     close: async () => {
       await backend.stop();
-      await sandbox.close();
+      if (ownSandbox) await sandbox.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -172,4 +254,12 @@ export async function sandboxResourcesFor(sandbox: RunningSandbox, name: string)
     if (res.status === 200) found.push(`iam ${action === 'GetPolicy' ? 'policy' : 'user'} ${value}`);
   }
   return found;
+}
+
+/** The ArgoCD application's sync status in the sandbox, or undefined. */
+export async function argoSyncStatus(sandbox: RunningSandbox, name: string): Promise<string | undefined> {
+  const res = await fetch(`${sandbox.urls.argocd}/api/v1/applications/${name}`, {
+    headers: { authorization: 'Bearer sandbox-token' },
+  });
+  return res.ok ? (await res.json()).status?.sync?.status : undefined;
 }

@@ -153,10 +153,10 @@ describe('argocdFake', () => {
     ]);
 
     // An empty repository, then one without manifests/.
-    repos.create(GITOPS_PATH);
+    await repos.create(GITOPS_PATH);
     app = await client.getApplication('payments-api');
     expect(app!.status).toMatchObject({ sync: { status: 'OutOfSync' }, health: { status: 'Missing' } });
-    repos.commit(GITOPS_PATH, {
+    await repos.commit(GITOPS_PATH, {
       branch: 'main',
       message: 'readme',
       actions: [{ action: 'create', file_path: 'README.md', content: '# gitops\n' }],
@@ -164,7 +164,7 @@ describe('argocdFake', () => {
     app = await client.getApplication('payments-api');
     expect(app!.status).toMatchObject({ sync: { status: 'OutOfSync' }, health: { status: 'Missing' } });
 
-    const sha = repos.commit(GITOPS_PATH, {
+    const { sha } = await repos.commit(GITOPS_PATH, {
       branch: 'main',
       message: 'manifests',
       actions: [{ action: 'create', file_path: 'manifests/namespace.yaml', content: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments-api\n' }],
@@ -263,8 +263,8 @@ describe('argocdFake', () => {
   it('keeps projects, applications and sync times across a restart', async () => {
     await client.ensureProject(project());
     await client.ensureApplication(application());
-    repos.create(GITOPS_PATH);
-    const sha = repos.commit(GITOPS_PATH, {
+    await repos.create(GITOPS_PATH);
+    const { sha } = await repos.commit(GITOPS_PATH, {
       branch: 'main',
       message: 'manifests',
       actions: [{ action: 'create', file_path: 'manifests/a.yaml', content: 'a: 1\n' }],

@@ -5,15 +5,14 @@
  * ArgoCD's (`{ error, code, message }` with the gRPC code); an
  * Application's status follows the GitLab fake's real repositories.
  *
- * State: `<dataDir>/argocd.json`.
+ * State: `<dataDir>/argocd.db` (SQLite, one row per object).
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
-import { GitRepos } from '../git';
-import { SandboxEnv, SandboxFake, SandboxFakeFactory } from '../server';
-import { JsonStore } from '../state';
-import { applicationStatus, SyncRecord, sourcesOf } from './status';
+import { SandboxEnv, SandboxFake, SandboxFakeFactory, SeedService } from '../server';
+import { Store } from '../store';
+import { applicationStatus, inspectApp, observe, repoFullPath, SyncRecord, sourcesOf } from './status';
 import { findArgocdSwagger, SwaggerBodyValidator } from './swagger';
 
 export { findArgocdSwagger } from './swagger';
@@ -39,6 +38,8 @@ export const ARGOCD_OPERATIONS = [
   'GET /api/v1/applications/:name',
   'PUT /api/v1/applications/:name',
   'DELETE /api/v1/applications/:name',
+  /** GitLab Push Hook events (see the webhook route). */
+  'POST /api/webhook',
 ] as const;
 
 /** One of {@link ARGOCD_OPERATIONS}. */
@@ -52,7 +53,7 @@ const DEFAULT_PROJECT = 'default';
 
 /** The route template of a path (`/api/v1/projects/:name`), or undefined. */
 function routeTemplate(p: string): string | undefined {
-  if (['/api/version', '/api/v1/session', '/api/v1/projects', '/api/v1/applications'].includes(p)) return p;
+  if (['/api/version', '/api/v1/session', '/api/v1/projects', '/api/v1/applications', '/api/webhook'].includes(p)) return p;
   if (/^\/api\/v1\/projects\/[^/]+$/.test(p)) return '/api/v1/projects/:name';
   if (/^\/api\/v1\/applications\/[^/]+$/.test(p)) return '/api/v1/applications/:name';
   return undefined;
@@ -96,13 +97,6 @@ function sendError(res: Response, err: ArgoError) {
   res.status(http).json({ error: err.message, code, message: err.message, ...err.extra });
 }
 
-interface ArgocdState {
-  projects: Record<string, Json>;
-  applications: Record<string, Json>;
-  /** When each Application was last "synced", by name. */
-  syncs: Record<string, SyncRecord>;
-  resourceVersion: number;
-}
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -291,14 +285,15 @@ export function createArgocdFake(options: ArgocdFakeOptions = {}): SandboxFakeFa
 export const argocdFake: SandboxFakeFactory = createArgocdFake();
 
 function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFake {
-  const store = new JsonStore<ArgocdState>(path.join(env.dataDir, 'argocd.json'), {
-    projects: {},
-    applications: {},
-    syncs: {},
-    resourceVersion: 0,
-  });
-  const state = store.data;
-  const repos = new GitRepos(path.join(env.dataDir, 'git'));
+  const store = new Store(path.join(env.dataDir, 'argocd.db'));
+  const projects = store.collection<Json>('appproject', p => ({ id: p.metadata.name }));
+  const applications = store.collection<Json>('application', a => ({
+    id: a.metadata.name,
+    parent: a.spec?.project || DEFAULT_PROJECT,
+  }));
+  /** When each Application was last "synced", by name. */
+  const syncs = store.collection<SyncRecord & { name: string }>('sync', r => ({ id: r.name }));
+  const repos = env.repos;
 
   const swaggerFile = options.swaggerFile === undefined ? findArgocdSwagger() : options.swaggerFile ?? undefined;
   const validator = swaggerFile ? SwaggerBodyValidator.forFile(swaggerFile) : undefined;
@@ -310,12 +305,11 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
   }
 
   const nextResourceVersion = () => {
-    state.resourceVersion += 1;
-    return String(state.resourceVersion);
+    return String(store.next('resourceVersion'));
   };
 
-  if (!state.projects[DEFAULT_PROJECT]) {
-    state.projects[DEFAULT_PROJECT] = {
+  if (!projects.get(DEFAULT_PROJECT)) {
+    projects.put({
       metadata: {
         name: DEFAULT_PROJECT,
         namespace: ARGOCD_NAMESPACE,
@@ -330,8 +324,7 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
         clusterResourceWhitelist: [{ group: '*', kind: '*' }],
       },
       status: {},
-    };
-    store.save();
+    });
   }
 
   /** The body, checked against `#/definitions/<definition>` of swagger.json. */
@@ -357,32 +350,86 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
     new ArgoError('NotFound', `${resource}.argoproj.io "${name}" not found`);
 
   const getProject = (name: string): Json => {
-    const project = state.projects[name];
+    const project = projects.get(name);
     if (!project) throw notFound('appprojects', name);
     return project;
   };
 
   const getApp = (name: string): Json => {
-    const app = state.applications[name];
+    const app = applications.get(name);
     if (!app) throw notFound('applications', name);
     return app;
   };
 
   /** The Application as ArgoCD answers it: stored fields plus a fresh status. */
-  const withStatus = (app: Json): Json => {
+  /**
+   * ArgoCD looks at the app's sources now (creation, spec change, poll,
+   * webhook) and, syncing automatically, deploys what it finds ready.
+   */
+  const reconcile = async (app: Json): Promise<void> => {
     const name = app.metadata.name;
-    const status = applicationStatus(repos, app, timestamp(), state.syncs[name], record => {
-      state.syncs[name] = record;
-      store.save();
-    });
-    return { ...structuredClone(app), status };
+    const states = await inspectApp(repos, app);
+    const next = observe(states, syncs.get(name), timestamp());
+    if (next && applications.get(name)) syncs.put({ ...next, name });
   };
+
+  /** The Application as ArgoCD answers it: stored fields plus its status. */
+  const withStatus = async (app: Json): Promise<Json> => {
+    const name = app.metadata.name;
+    const now = timestamp();
+    const states = await inspectApp(repos, app);
+    let record: SyncRecord | undefined = syncs.get(name);
+    if (!record) {
+      // Not observed ready yet: ArgoCD retries failed comparisons at once.
+      record = observe(states, undefined, now);
+      if (record) syncs.put({ ...record, name });
+    }
+    return { ...structuredClone(app), status: applicationStatus(app, states, now, record) };
+  };
+
+  /** How often ArgoCD polls repositories (`timeout.reconciliation`, 180 s by default), and the webhook secret. */
+  const config = { pollIntervalMs: 180_000, webhookSecret: '' };
+  let polling: NodeJS.Timeout | undefined;
+  let pollRunning = false;
+  const poll = async () => {
+    if (pollRunning) return;
+    pollRunning = true;
+    try {
+      for (const app of applications.list()) await reconcile(app).catch(() => undefined);
+    } finally {
+      pollRunning = false;
+    }
+  };
+  const schedule = () => {
+    if (polling) clearInterval(polling);
+    polling = setInterval(() => void poll(), Math.max(10, config.pollIntervalMs));
+    polling.unref();
+  };
+  schedule();
+
+  const admin = Router();
+  admin.get('/__admin/argocd', (_req, res) => {
+    res.json({ pollIntervalMs: config.pollIntervalMs, webhookSecret: config.webhookSecret ? '(set)' : '' });
+  });
+  admin.post('/__admin/argocd', express.json(), (req, res) => {
+    const { pollIntervalMs, webhookSecret } = (req.body ?? {}) as { pollIntervalMs?: unknown; webhookSecret?: unknown };
+    if (pollIntervalMs !== undefined) {
+      if (typeof pollIntervalMs !== 'number' || !(pollIntervalMs >= 10)) {
+        res.status(400).json({ message: 'pollIntervalMs must be a number of milliseconds, at least 10' });
+        return;
+      }
+      config.pollIntervalMs = pollIntervalMs;
+      schedule();
+    }
+    if (webhookSecret !== undefined) config.webhookSecret = String(webhookSecret);
+    res.json({ pollIntervalMs: config.pollIntervalMs, webhookSecret: config.webhookSecret ? '(set)' : '' });
+  });
 
   /** ArgoCD's checks of an Application against its project. */
   const validateApp = (name: string, app: Json): Json => {
     const spec = isObject(app.spec) ? app.spec : {};
     const projectName = String(spec.project || DEFAULT_PROJECT);
-    const project = state.projects[projectName];
+    const project = projects.get(projectName);
     if (!project) {
       throw new ArgoError('InvalidArgument', `application references project ${projectName} which does not exist`);
     }
@@ -417,15 +464,17 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
 
   /** Runs a handler; ArgoErrors become ArgoCD-shaped answers. */
   const handle =
-    (fn: (req: Request) => { status?: number; body: unknown }) =>
+    (fn: (req: Request) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>) =>
     (req: Request, res: Response) => {
-      try {
-        const out = fn(req);
-        res.status(out.status ?? 200).json(out.body);
-      } catch (err) {
-        if (err instanceof ArgoError) sendError(res, err);
-        else sendError(res, new ArgoError('Internal', err instanceof Error ? err.message : String(err)));
-      }
+      Promise.resolve()
+        .then(() => fn(req))
+        .then(
+          out => res.status(out.status ?? 200).json(out.body),
+          err => {
+            if (err instanceof ArgoError) sendError(res, err);
+            else sendError(res, new ArgoError('Internal', err instanceof Error ? err.message : String(err)));
+          },
+        );
     };
 
   router.get(
@@ -445,6 +494,42 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
     }),
   );
 
+  /**
+   * ArgoCD's webhook: a GitLab "Push Hook" makes every Application whose
+   * source is the pushed repository and branch look at it at once. With a
+   * secret configured (`POST /__admin/argocd {webhookSecret}`), the
+   * X-Gitlab-Token must match, as in ArgoCD's `webhook.gitlab.secret`.
+   */
+  router.post('/api/webhook', json, (req: Request, res: Response) => {
+    const event = req.header('x-gitlab-event');
+    if (!event) {
+      res.status(400).type('text/plain').send('Webhook processing failed: unknown webhook event\n');
+      return;
+    }
+    if (config.webhookSecret && req.header('x-gitlab-token') !== config.webhookSecret) {
+      res.status(400).type('text/plain').send('Webhook processing failed: token validation failed\n');
+      return;
+    }
+    const pushEvent = isObject(req.body) ? req.body : {};
+    const ref = typeof pushEvent.ref === 'string' ? pushEvent.ref : '';
+    const project = isObject(pushEvent.project) ? pushEvent.project : {};
+    const fullPath = String(project.path_with_namespace ?? repoFullPath(project.git_http_url) ?? '').toLowerCase();
+    if (event !== 'Push Hook' || !ref.startsWith('refs/heads/') || !fullPath) {
+      res.status(200).end();
+      return;
+    }
+    const branch = ref.slice('refs/heads/'.length);
+    const defaultBranch = String(project.default_branch ?? 'main');
+    const matching = applications.list().filter(app =>
+      sourcesOf(app.spec).some(source => {
+        const target = String(source.targetRevision ?? '').trim();
+        const revision = !target || target === 'HEAD' ? defaultBranch : target.replace(/^refs\/heads\//, '');
+        return repoFullPath(source.repoURL)?.toLowerCase() === fullPath && revision === branch;
+      }),
+    );
+    Promise.all(matching.map(app => reconcile(app).catch(() => undefined))).then(() => res.status(200).end());
+  });
+
   router.use('/api', (req: Request, res: Response, next: NextFunction) => {
     if (requestToken(req)) return next();
     sendError(res, new ArgoError('Unauthenticated', 'no session information'));
@@ -457,10 +542,10 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
     '/api/v1/projects',
     handle(req => {
       const names = queryList(req.query.name);
-      const items = Object.values(state.projects)
-        .filter(p => names.length === 0 || names.includes(p.metadata.name))
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-      return { body: { metadata: { resourceVersion: String(state.resourceVersion) }, items } };
+      const items = (names.length ? names.flatMap(n => projects.get(n) ?? []) : projects.list()).sort((a, b) =>
+        a.metadata.name.localeCompare(b.metadata.name),
+      );
+      return { body: { metadata: { resourceVersion: String(store.current('resourceVersion')) }, items } };
     }),
   );
 
@@ -474,7 +559,7 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
       if (!isObject(project)) throw new ArgoError('InvalidArgument', 'project is required');
       const name = checkName(project.metadata?.name, 'AppProject.argoproj.io');
       const spec = isObject(project.spec) ? structuredClone(project.spec) : {};
-      const existing = state.projects[name];
+      const existing = projects.get(name);
       if (existing) {
         if (sameValue(existing.spec, spec)) return { body: existing };
         if (upsert !== true) {
@@ -484,7 +569,7 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
         replaceUserMetadata(existing, project.metadata);
         existing.metadata.resourceVersion = nextResourceVersion();
         existing.metadata.generation = (existing.metadata.generation ?? 1) + 1;
-        store.save();
+        projects.put(existing);
         return { body: existing };
       }
       const created = {
@@ -500,8 +585,7 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
         spec,
         status: {},
       };
-      state.projects[name] = created;
-      store.save();
+      projects.put(created);
       return { body: created };
     }),
   );
@@ -533,7 +617,7 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
       replaceUserMetadata(existing, project.metadata);
       existing.metadata.resourceVersion = nextResourceVersion();
       existing.metadata.generation = (existing.metadata.generation ?? 1) + (specChanged ? 1 : 0);
-      store.save();
+      projects.put(existing);
       return { body: existing };
     }),
   );
@@ -546,12 +630,11 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
       if (name === DEFAULT_PROJECT) {
         throw new ArgoError('InvalidArgument', "name 'default' is reserved and cannot be deleted");
       }
-      const users = Object.values(state.applications).filter(a => (a.spec?.project || DEFAULT_PROJECT) === name);
+      const users = applications.list({ parent: name });
       if (users.length > 0) {
         throw new ArgoError('InvalidArgument', `project is referenced by ${users.length} applications`);
       }
-      delete state.projects[name];
-      store.save();
+      projects.delete(name);
       return { body: {} };
     }),
   );
@@ -560,41 +643,44 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
 
   router.get(
     '/api/v1/applications',
-    handle(req => {
+    handle(async req => {
       const names = queryList(req.query.name);
-      const projects = [...queryList(req.query.projects), ...queryList(req.query.project)];
+      const wanted = [...queryList(req.query.projects), ...queryList(req.query.project)];
       const selector = typeof req.query.selector === 'string' ? req.query.selector : '';
       const repo = typeof req.query.repo === 'string' ? normaliseRepo(req.query.repo) : '';
-      const items = Object.values(state.applications)
-        .filter(a => names.length === 0 || names.includes(a.metadata.name))
-        .filter(a => projects.length === 0 || projects.includes(a.spec?.project))
+      let candidates: Json[];
+      if (names.length) candidates = names.flatMap(n => applications.get(n) ?? []);
+      else if (wanted.length) candidates = wanted.flatMap(p => applications.list({ parent: p }));
+      else candidates = applications.list();
+      const matching = candidates
+        .filter(a => wanted.length === 0 || wanted.includes(a.spec?.project))
         .filter(a => !selector || matchesSelector(a.metadata.labels, selector))
         .filter(a => !repo || sourcesOf(a.spec).some(s => normaliseRepo(String(s.repoURL ?? '')) === repo))
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-        .map(withStatus);
-      return { body: { metadata: { resourceVersion: String(state.resourceVersion) }, items } };
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+      const items = await Promise.all(matching.map(withStatus));
+      return { body: { metadata: { resourceVersion: String(store.current('resourceVersion')) }, items } };
     }),
   );
 
-  router.get('/api/v1/applications/:name', handle(req => ({ body: withStatus(getApp(req.params.name)) })));
+  router.get('/api/v1/applications/:name', handle(async req => ({ body: await withStatus(getApp(req.params.name)) })));
 
   router.post(
     '/api/v1/applications',
     json,
-    handle(req => {
+    handle(async req => {
       const app = body(req, 'v1alpha1Application');
       const upsert = String(req.query.upsert ?? 'false').toLowerCase() === 'true';
       const name = checkName(app.metadata?.name, 'Application.argoproj.io');
       const spec = validateApp(name, app);
       const meta = userMetadata(app.metadata);
-      const existing = state.applications[name];
+      const existing = applications.get(name);
       if (existing) {
         const same =
           sameValue(existing.spec, spec) &&
           sameValue(existing.metadata.labels, meta.labels) &&
           sameValue(existing.metadata.annotations, meta.annotations) &&
           sameValue(existing.metadata.finalizers, meta.finalizers);
-        if (same) return { body: withStatus(existing) };
+        if (same) return { body: await withStatus(existing) };
         if (!upsert) {
           throw new ArgoError('InvalidArgument', 'existing application spec is different, use upsert flag to force update');
         }
@@ -602,8 +688,9 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
         replaceUserMetadata(existing, app.metadata);
         existing.metadata.resourceVersion = nextResourceVersion();
         existing.metadata.generation = (existing.metadata.generation ?? 1) + 1;
-        store.save();
-        return { body: withStatus(existing) };
+        applications.put(existing);
+        await reconcile(existing);
+        return { body: await withStatus(existing) };
       }
       const created = {
         metadata: {
@@ -617,17 +704,19 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
         },
         spec,
       };
-      state.applications[name] = created;
-      delete state.syncs[name];
-      store.save();
-      return { body: withStatus(created) };
+      store.transaction(() => {
+        applications.put(created);
+        syncs.delete(name);
+      });
+      await reconcile(created);
+      return { body: await withStatus(created) };
     }),
   );
 
   router.put(
     '/api/v1/applications/:name',
     json,
-    handle(req => {
+    handle(async req => {
       const name = req.params.name;
       const app = body(req, 'v1alpha1Application');
       const existing = getApp(name);
@@ -639,8 +728,9 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
       replaceUserMetadata(existing, app.metadata);
       existing.metadata.resourceVersion = nextResourceVersion();
       existing.metadata.generation = (existing.metadata.generation ?? 1) + (specChanged ? 1 : 0);
-      store.save();
-      return { body: withStatus(existing) };
+      applications.put(existing);
+      if (specChanged) await reconcile(existing);
+      return { body: await withStatus(existing) };
     }),
   );
 
@@ -651,9 +741,10 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
       getApp(name);
       // Deleted at once, cascade or not: the sandbox deploys nothing from
       // the repository, so there is nothing for the finalizer to wait for.
-      delete state.applications[name];
-      delete state.syncs[name];
-      store.save();
+      store.transaction(() => {
+        applications.delete(name);
+        syncs.delete(name);
+      });
       return { body: {} };
     }),
   );
@@ -677,5 +768,52 @@ function argocdFakeWith(env: SandboxEnv, options: ArgocdFakeOptions): SandboxFak
     return undefined;
   });
 
-  return { router, operationOf: argocdOperationOf };
+  /** An AppProject and an automated Application per service, like the golden path's. */
+  const seed = async (services: SeedService[]) => {
+    store.transaction(() => {
+      for (const { name } of services) {
+        if (projects.get(name) || applications.get(name)) continue;
+        const repoURL = `${env.urls.gitlab}/platform/gitops/${name}-gitops.git`;
+        const destination = { server: 'https://kubernetes.default.svc', namespace: name };
+        const metadata = () => ({
+          namespace: ARGOCD_NAMESPACE,
+          uid: crypto.randomUUID(),
+          resourceVersion: nextResourceVersion(),
+          generation: 1,
+          creationTimestamp: timestamp(),
+          labels: { 'golden-path/app': name },
+        });
+        projects.put({
+          metadata: { name, ...metadata() },
+          spec: {
+            description: `Seeded service ${name}`,
+            sourceRepos: [repoURL],
+            destinations: [destination],
+            namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
+          },
+          status: {},
+        });
+        applications.put({
+          metadata: { name, ...metadata() },
+          spec: {
+            project: name,
+            source: { repoURL, path: 'manifests', targetRevision: 'main' },
+            destination,
+            syncPolicy: { automated: { prune: true, selfHeal: true } },
+          },
+        });
+      }
+    });
+  };
+
+  return {
+    router,
+    admin,
+    seed,
+    operationOf: argocdOperationOf,
+    close: () => {
+      if (polling) clearInterval(polling);
+      store.close();
+    },
+  };
 }

@@ -51,7 +51,7 @@ export type SourceState =
   | { kind: 'ready'; sha: string };
 
 /** Reads one source from the git repositories. */
-export function inspectSource(repos: GitRepos, source: Json): SourceState {
+export async function inspectSource(repos: GitRepos, source: Json): Promise<SourceState> {
   const repoURL = String(source.repoURL ?? '');
   const fullPath = repoFullPath(repoURL);
   let exists = false;
@@ -63,51 +63,67 @@ export function inspectSource(repos: GitRepos, source: Json): SourceState {
   if (!fullPath || !exists) return { kind: 'repositoryNotFound', repoURL };
   const wanted = String(source.targetRevision ?? '').trim();
   const targetRevision = !wanted || wanted === 'HEAD' ? DEFAULT_BRANCH : wanted;
-  const sha = repos.resolve(fullPath, targetRevision);
+  const sha = await repos.resolve(fullPath, targetRevision);
   if (!sha) return { kind: 'revisionNotFound', repoURL, targetRevision };
   const dir = String(source.path ?? '').replace(/^(\.\/|\.$|\/)+|\/+$/g, '');
-  const files = repos.listTree(fullPath, sha);
+  const files = await repos.listTree(fullPath, sha);
   const hasContent = dir ? files.some(f => f.startsWith(`${dir}/`)) : files.length > 0;
   return hasContent ? { kind: 'ready', sha } : { kind: 'empty', repoURL, path: dir || '.', sha };
 }
 
-/** A recorded "sync": when the fake first saw these revisions ready. */
+/**
+ * What ArgoCD has observed of an Application's sources: the revisions it
+ * last saw ready (and, the sandbox syncing automatically, deployed), when,
+ * and the deployments so far (newest last, at most {@link HISTORY_LIMIT}).
+ */
 export interface SyncRecord {
   revisions: string[];
   startedAt: string;
   finishedAt: string;
+  history?: { id: number; revisions: string[]; deployStartedAt: string; deployedAt: string }[];
+}
+
+/** ArgoCD's default `revisionHistoryLimit`. */
+export const HISTORY_LIMIT = 10;
+
+/** What the "repo-server" finds for every source of `app` right now. */
+export function inspectApp(repos: GitRepos, app: Json): Promise<SourceState[]> {
+  return Promise.all(sourcesOf(app.spec).map(s => inspectSource(repos, s)));
 }
 
 /**
- * The Application's `status`, as ArgoCD reports it:
+ * The new record when `states` (all ready) differ from what `record`
+ * observed; undefined when nothing changed or a source is not ready.
+ */
+export function observe(states: SourceState[], record: SyncRecord | undefined, now: string): SyncRecord | undefined {
+  if (states.length === 0 || states.some(s => s.kind !== 'ready')) return undefined;
+  const shas = states.map(s => (s as { sha: string }).sha);
+  if (record && record.revisions.join(',') === shas.join(',')) return undefined;
+  const history = [...(record?.history ?? [])];
+  history.push({ id: (history[history.length - 1]?.id ?? -1) + 1, revisions: shas, deployStartedAt: now, deployedAt: now });
+  return { revisions: shas, startedAt: now, finishedAt: now, history: history.slice(-HISTORY_LIMIT) };
+}
+
+/**
+ * The Application's `status`, as ArgoCD reports it, from what the sources
+ * hold now (`states`) and what ArgoCD has observed (`record`):
  * - a source repository does not exist → sync `Unknown`, health `Missing`,
  *   and a `ComparisonError` condition "... repository not found";
- * - the revision does not exist, or has nothing under `path` → `OutOfSync`/`Missing`;
- * - every source has manifests → `Synced`/`Healthy`, revision = the commit sha,
- *   with an operationState of the (pretend) automated sync.
- *
- * `record` is the last sync recorded; `onSynced` is called to record a new
- * one when the ready revisions differ from it.
+ * - never observed ready (no revision, or nothing under `path`) → `OutOfSync`/`Missing`;
+ * - observed: `Synced` while the observed revisions are the branch heads,
+ *   `OutOfSync` once a new commit is there that ArgoCD has not noticed yet
+ *   (by polling or webhook); `revision`, `operationState` and `history`
+ *   are those of the observed (and automatically synced) revisions.
  */
-export function applicationStatus(
-  repos: GitRepos,
-  app: Json,
-  now: string,
-  record: SyncRecord | undefined,
-  onSynced: (record: SyncRecord) => void,
-): Json {
+export function applicationStatus(app: Json, states: SourceState[], now: string, record: SyncRecord | undefined): Json {
   const spec = app.spec ?? {};
   const sources = sourcesOf(spec);
   const multi = Array.isArray(spec.sources) && spec.sources.length > 0;
-  const states = sources.map(s => inspectSource(repos, s));
   const shas = states.map(s => ('sha' in s ? s.sha : ''));
   const comparedTo = {
     ...(multi ? { sources } : { source: sources[0] ?? {} }),
     destination: spec.destination ?? {},
   };
-  let revisionFields: Json = {};
-  if (multi) revisionFields = { revisions: shas };
-  else if (shas[0]) revisionFields = { revision: shas[0] };
   const base = {
     controllerNamespace: 'argocd',
     reconciledAt: now,
@@ -138,7 +154,10 @@ export function applicationStatus(
       conditions,
     };
   }
-  if (states.some(s => s.kind !== 'ready')) {
+  if (!record) {
+    let revisionFields: Json = {};
+    if (multi) revisionFields = { revisions: shas };
+    else if (shas[0]) revisionFields = { revision: shas[0] };
     return {
       ...base,
       sync: { status: 'OutOfSync', comparedTo, ...revisionFields },
@@ -147,16 +166,16 @@ export function applicationStatus(
     };
   }
 
-  let sync = record;
-  if (!sync || sync.revisions.join(',') !== shas.join(',')) {
-    sync = { revisions: shas, startedAt: now, finishedAt: now };
-    onSynced(sync);
-  }
-  const revision = multi ? { revisions: sync.revisions } : { revision: sync.revisions[0] };
+  const synced = shas.join(',') === record.revisions.join(',');
+  const revision = multi ? { revisions: record.revisions } : { revision: record.revisions[0] };
+  const history = record.history ?? [
+    { id: 0, revisions: record.revisions, deployStartedAt: record.startedAt, deployedAt: record.finishedAt },
+  ];
   return {
     ...base,
-    sync: { status: 'Synced', comparedTo, ...revision },
-    health: { status: 'Healthy', lastTransitionTime: sync.finishedAt },
+    sync: { status: synced ? 'Synced' : 'OutOfSync', comparedTo, ...revision },
+    health: { status: 'Healthy', lastTransitionTime: record.finishedAt },
+    ...(conditions.length ? { conditions } : {}),
     operationState: {
       operation: {
         sync: { ...revision, syncOptions: spec.syncPolicy?.syncOptions ?? [] },
@@ -165,23 +184,21 @@ export function applicationStatus(
       },
       phase: 'Succeeded',
       message: 'successfully synced (all tasks run)',
-      startedAt: sync.startedAt,
-      finishedAt: sync.finishedAt,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
       syncResult: {
         ...revision,
         ...(multi ? { sources } : { source: sources[0] }),
         resources: [],
       },
     },
-    history: [
-      {
-        id: 0,
-        ...revision,
-        ...(multi ? { sources } : { source: sources[0] }),
-        deployStartedAt: sync.startedAt,
-        deployedAt: sync.finishedAt,
-        initiatedBy: { automated: true },
-      },
-    ],
+    history: history.map(h => ({
+      id: h.id,
+      ...(multi ? { revisions: h.revisions } : { revision: h.revisions[0] }),
+      ...(multi ? { sources } : { source: sources[0] }),
+      deployStartedAt: h.deployStartedAt,
+      deployedAt: h.deployedAt,
+      initiatedBy: { automated: true },
+    })),
   };
 }

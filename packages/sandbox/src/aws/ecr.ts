@@ -1,7 +1,6 @@
-import { JsonStore } from '../state';
 import { AwsError } from './errors';
 import {
-  AwsState,
+  AwsDb,
   EcrRepositoryRecord,
   SANDBOX_ACCOUNT_ID,
   Tag,
@@ -34,7 +33,7 @@ export type EcrOperation = (typeof ECR_OPERATIONS)[number];
 type Json = Record<string, unknown>;
 
 export interface EcrContext {
-  store: JsonStore<AwsState>;
+  db: AwsDb;
   /** From the request's SigV4 credential scope. */
   region: string;
 }
@@ -155,8 +154,9 @@ function notFound(name: string, registryId: string): AwsError {
 function findRepository(input: Json, ctx: EcrContext): EcrRepositoryRecord {
   const registryId = registryIdOf(input);
   const name = repositoryNameOf(input);
-  const repository =
-    ctx.store.data.repositories[repositoryArn(ctx.region, registryId, name)];
+  const repository = ctx.db.repositories.get(
+    repositoryArn(ctx.region, registryId, name),
+  );
   if (!repository) throw notFound(name, registryId);
   return repository;
 }
@@ -164,7 +164,7 @@ function findRepository(input: Json, ctx: EcrContext): EcrRepositoryRecord {
 function byArn(input: Json, ctx: EcrContext): EcrRepositoryRecord {
   const arn = requiredString(input, 'resourceArn');
   if (!REPOSITORY_ARN.test(arn)) throw invalid('resourceArn', 'Invalid ARN');
-  const repository = ctx.store.data.repositories[arn];
+  const repository = ctx.db.repositories.get(arn);
   if (!repository) {
     const [, , , , account, resource] = arn.split(':');
     throw notFound(resource.slice('repository/'.length), account);
@@ -256,7 +256,7 @@ export const ecrHandlers: Record<
     const registryId = registryIdOf(input);
     const name = repositoryNameOf(input);
     const arn = repositoryArn(ctx.region, registryId, name);
-    if (ctx.store.data.repositories[arn]) {
+    if (ctx.db.repositories.get(arn)) {
       throw new AwsError(
         'RepositoryAlreadyExistsException',
         `The repository with name '${name}' already exists in the registry with id '${registryId}'`,
@@ -317,8 +317,7 @@ export const ecrHandlers: Record<
       },
       tags: mergeTags([], tagsOf(input, 'tags')),
     };
-    ctx.store.data.repositories[arn] = repository;
-    ctx.store.save();
+    ctx.db.repositories.put(repository);
     return { repository: repositoryView(repository) };
   },
 
@@ -326,11 +325,38 @@ export const ecrHandlers: Record<
     const registryId = registryIdOf(input);
     const names = input.repositoryNames;
     if (names === undefined || names === null) {
-      const repositories = Object.values(ctx.store.data.repositories)
-        .filter(r => r.registryId === registryId && r.region === ctx.region)
-        .sort((a, b) => a.name.localeCompare(b.name))
-        .map(repositoryView);
-      return { repositories };
+      // Every repository, by name, a page at a time (`maxResults` 1-1000, `nextToken`).
+      const maxResults = input.maxResults ?? 1000;
+      if (
+        typeof maxResults !== 'number' ||
+        !Number.isInteger(maxResults) ||
+        maxResults < 1 ||
+        maxResults > 1000
+      ) {
+        throw invalid(
+          'maxResults',
+          'Member must have value between 1 and 1000',
+        );
+      }
+      const after = optionalString(input, 'nextToken');
+      const start = after
+        ? Buffer.from(after, 'base64url').toString('utf8')
+        : undefined;
+      const all = ctx.db.repositories
+        .list({ parent: `${registryId}:${ctx.region}` })
+        .sort((a, b) => Number(a.name > b.name) - Number(a.name < b.name))
+        .filter(r => start === undefined || r.name > start);
+      const page = all.slice(0, maxResults);
+      return {
+        repositories: page.map(repositoryView),
+        ...(all.length > maxResults
+          ? {
+              nextToken: Buffer.from(page[page.length - 1].name).toString(
+                'base64url',
+              ),
+            }
+          : {}),
+      };
     }
     if (!Array.isArray(names) || names.length === 0 || names.length > 100) {
       throw invalid(
@@ -347,8 +373,7 @@ export const ecrHandlers: Record<
   DeleteRepository(input, ctx) {
     // No images are ever pushed to the sandbox, so `force` changes nothing.
     const repository = findRepository(input, ctx);
-    delete ctx.store.data.repositories[repository.arn];
-    ctx.store.save();
+    ctx.db.repositories.delete(repository.arn);
     return { repository: repositoryView(repository) };
   },
 
@@ -361,7 +386,7 @@ export const ecrHandlers: Record<
     const tags = tagsOf(input, 'tags');
     if (tags.length === 0) throw invalid('tags', 'Member must not be null');
     repository.tags = mergeTags(repository.tags, tags);
-    ctx.store.save();
+    ctx.db.repositories.put(repository);
     return {};
   },
 
@@ -372,7 +397,7 @@ export const ecrHandlers: Record<
       throw invalid('tagKeys', 'Member must not be null');
     }
     repository.tags = repository.tags.filter(t => !keys.includes(t.Key));
-    ctx.store.save();
+    ctx.db.repositories.put(repository);
     return {};
   },
 
@@ -382,7 +407,7 @@ export const ecrHandlers: Record<
     validateLifecyclePolicy(text);
     repository.lifecyclePolicyText = text;
     repository.lifecyclePolicySetAt = nowSeconds();
-    ctx.store.save();
+    ctx.db.repositories.put(repository);
     return {
       registryId: repository.registryId,
       repositoryName: repository.name,
@@ -411,7 +436,7 @@ export const ecrHandlers: Record<
     const repository = findRepository(input, ctx);
     delete repository.lifecyclePolicyText;
     delete repository.lifecyclePolicySetAt;
-    ctx.store.save();
+    ctx.db.repositories.put(repository);
     return result;
   },
 

@@ -1,8 +1,8 @@
-import { JsonStore } from '../state';
 import { AwsError } from './errors';
 import {
-  AwsState,
+  AwsDb,
   IamPolicyRecord,
+  IamRoleRecord,
   IamUserRecord,
   SANDBOX_ACCOUNT_ID,
   Tag,
@@ -16,8 +16,9 @@ import { XmlValue } from './xml';
 
 /**
  * The IAM operations the fake answers, by their `Action` parameter.
- * Any other action gets `InvalidAction`. The sandbox has no roles or
- * groups: DetachRolePolicy / DetachGroupPolicy always answer NoSuchEntity.
+ * Any other action gets `InvalidAction`. The sandbox has no groups:
+ * DetachGroupPolicy always answers NoSuchEntity. Lists page with
+ * `MaxItems` (default 100) and `Marker`, as IAM does.
  */
 export const IAM_OPERATIONS = [
   'CreatePolicy',
@@ -38,14 +39,25 @@ export const IAM_OPERATIONS = [
   'CreateAccessKey',
   'ListAccessKeys',
   'DeleteAccessKey',
-  'DetachRolePolicy',
   'DetachGroupPolicy',
+  'ListUsers',
+  'ListUserTags',
+  'ListPolicies',
+  'CreateRole',
+  'GetRole',
+  'DeleteRole',
+  'ListRoles',
+  'ListRoleTags',
+  'AttachRolePolicy',
+  'DetachRolePolicy',
+  'ListAttachedRolePolicies',
+  'PutRolePermissionsBoundary',
 ] as const;
 
 export type IamOperation = (typeof IAM_OPERATIONS)[number];
 
 export interface IamContext {
-  store: JsonStore<AwsState>;
+  db: AwsDb;
   /** From the request's SigV4 credential scope; only picks the ARN partition. */
   region: string;
 }
@@ -59,6 +71,7 @@ const POLICY_ARN =
 const MAX_POLICY_SIZE = 6144;
 const MAX_POLICY_VERSIONS = 5;
 const MAX_POLICIES_PER_USER = 10;
+const MAX_POLICIES_PER_ROLE = 10;
 const MAX_ACCESS_KEYS_PER_USER = 2;
 
 const noSuchEntity = (message: string) =>
@@ -207,24 +220,20 @@ function policyByArn(
 ): IamPolicyRecord {
   const arn = required(params, 'PolicyArn');
   if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
-  const policy = Object.values(ctx.store.data.policies).find(
-    p => p.arn === arn,
-  );
+  const policy = ctx.db.policies.get(arn);
   if (!policy)
     throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
   return policy;
 }
 
 function userByName(ctx: IamContext, name: string): IamUserRecord {
-  const user = ctx.store.data.users[name.toLowerCase()];
+  const user = ctx.db.users.get(name.toLowerCase());
   if (!user) throw noSuchEntity(`The user with name ${name} cannot be found.`);
   return user;
 }
 
 function attachmentCount(ctx: IamContext, arn: string): number {
-  return Object.values(ctx.store.data.users).filter(u =>
-    u.attachedPolicyArns.includes(arn),
-  ).length;
+  return ctx.db.attachments.list({ parent: arn }).length;
 }
 
 function policyView(ctx: IamContext, p: IamPolicyRecord): XmlValue {
@@ -267,6 +276,98 @@ function versionOf(policy: IamPolicyRecord, versionId: string) {
 
 const LIST_END = { IsTruncated: false };
 
+/**
+ * One page of `items` (sorted by `key`), as IAM lists answer: `MaxItems`
+ * (1-1000, default 100), `Marker` from the previous page, `IsTruncated`.
+ */
+function page<T>(params: URLSearchParams, items: T[], key: (item: T) => string): { items: T[]; more: XmlValue } {
+  const maxRaw = optional(params, 'MaxItems');
+  const max = maxRaw === undefined ? 100 : Number(maxRaw);
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw validation('1 validation error detected: Value at \'maxItems\' failed to satisfy constraint: Member must have value between 1 and 1000');
+  }
+  const marker = optional(params, 'Marker');
+  const after = marker ? Buffer.from(marker, 'base64url').toString('utf8') : undefined;
+  const sorted = items
+    .map(item => ({ item, k: key(item) }))
+    .sort((a, b) => Number(a.k > b.k) - Number(a.k < b.k))
+    .filter(x => after === undefined || x.k > after);
+  const slice = sorted.slice(0, max);
+  const truncated = sorted.length > max;
+  return {
+    items: slice.map(x => x.item),
+    more: truncated
+      ? { IsTruncated: true, Marker: Buffer.from(slice[slice.length - 1].k).toString('base64url') }
+      : { IsTruncated: false },
+  };
+}
+
+function roleByName(ctx: IamContext, name: string): IamRoleRecord {
+  const role = ctx.db.roles.get(name.toLowerCase());
+  if (!role) throw noSuchEntity(`The role with name ${name} cannot be found.`);
+  return role;
+}
+
+function roleView(r: IamRoleRecord, full = true): XmlValue {
+  return {
+    Path: r.path,
+    RoleName: r.name,
+    RoleId: r.id,
+    Arn: r.arn,
+    CreateDate: r.createDate,
+    // IAM returns policy documents URL-encoded (RFC 3986).
+    AssumeRolePolicyDocument: encodeURIComponent(r.assumeRolePolicyDocument),
+    Description: r.description,
+    MaxSessionDuration: r.maxSessionDuration,
+    ...(full
+      ? {
+          PermissionsBoundary: r.permissionsBoundaryArn
+            ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: r.permissionsBoundaryArn }
+            : undefined,
+          Tags: r.tags.length ? r.tags : undefined,
+          RoleLastUsed: {},
+        }
+      : {}),
+  };
+}
+
+/** A trust policy: like an identity policy, but every statement names a principal. */
+function validateTrustPolicy(text: string): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw malformed('Syntax errors in policy.');
+  }
+  const statements = (doc as { Statement?: unknown })?.Statement;
+  const list = Array.isArray(statements) ? statements : [statements];
+  if (typeof doc !== 'object' || doc === null || statements === undefined || list.length === 0) {
+    throw malformed('Syntax errors in policy.');
+  }
+  if ((doc as { Version?: unknown }).Version !== '2012-10-17' && (doc as { Version?: unknown }).Version !== '2008-10-17') {
+    throw malformed('The policy failed legacy parsing');
+  }
+  for (const st of list as Record<string, unknown>[]) {
+    if (!st || typeof st !== 'object' || (st.Effect !== 'Allow' && st.Effect !== 'Deny')) {
+      throw malformed('Policy statement must contain a valid Effect (Allow or Deny).');
+    }
+    if (st.Principal === undefined && st.NotPrincipal === undefined) {
+      throw malformed('AssumeRolepolicy contained an invalid principal element.');
+    }
+    if (st.Action === undefined && st.NotAction === undefined) throw malformed('Policy statement must contain actions.');
+    if (st.Resource !== undefined) throw malformed('Has prohibited field Resource');
+  }
+}
+
+/** The boundary policy named by `PermissionsBoundary` (it must exist). */
+function boundaryOf(ctx: IamContext, arn: string): string {
+  if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
+  if (!arn.includes(':iam::aws:') && !ctx.db.policies.get(arn)) {
+    throw noSuchEntity(`Scope ARN: ${arn} does not exist or is not attachable.`);
+  }
+  return arn;
+}
+
 /** Handlers per action: query parameters in, result content out, {@link AwsError} on failure. */
 export const iamHandlers: Record<
   IamOperation,
@@ -283,7 +384,7 @@ export const iamHandlers: Record<
       );
     }
     const tags = tagsOf(params);
-    if (ctx.store.data.policies[name.toLowerCase()]) {
+    if (ctx.db.policies.byName(name.toLowerCase())) {
       throw alreadyExists(
         `A policy called ${name} already exists. Duplicate names are not allowed.`,
       );
@@ -305,8 +406,7 @@ export const iamHandlers: Record<
       versions: [{ versionId: 'v1', document, createDate: now }],
       nextVersion: 2,
     };
-    ctx.store.data.policies[name.toLowerCase()] = policy;
-    ctx.store.save();
+    ctx.db.policies.put(policy);
     return { Policy: policyView(ctx, policy) };
   },
 
@@ -324,8 +424,7 @@ export const iamHandlers: Record<
         "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
       );
     }
-    delete ctx.store.data.policies[policy.name.toLowerCase()];
-    ctx.store.save();
+    ctx.db.policies.delete(policy.arn);
     return undefined;
   },
 
@@ -345,7 +444,7 @@ export const iamHandlers: Record<
     if (optional(params, 'SetAsDefault') === 'true')
       policy.defaultVersionId = versionId;
     policy.updateDate = now;
-    ctx.store.save();
+    ctx.db.policies.put(policy);
     return {
       PolicyVersion: {
         VersionId: versionId,
@@ -386,7 +485,7 @@ export const iamHandlers: Record<
       throw deleteConflict('Cannot delete the default version of a policy.');
     }
     policy.versions = policy.versions.filter(v => v !== version);
-    ctx.store.save();
+    ctx.db.policies.put(policy);
     return undefined;
   },
 
@@ -397,16 +496,20 @@ export const iamHandlers: Record<
   ListEntitiesForPolicy(params, ctx) {
     const policy = policyByArn(ctx, params);
     const filter = optional(params, 'EntityFilter');
-    const users =
-      filter === undefined || filter === 'User'
-        ? Object.values(ctx.store.data.users).filter(u =>
-            u.attachedPolicyArns.includes(policy.arn),
-          )
+    const attached = ctx.db.attachments.list({ parent: policy.arn });
+    const of = (type: 'User' | 'Role') =>
+      filter === undefined || filter === type
+        ? attached.filter(a => a.entityType === type)
         : [];
+    const users = of('User').map(a => userByName(ctx, a.entityName));
+    const roles = of('Role').flatMap(a => {
+      const role = ctx.db.roles.get(a.entityName.toLowerCase());
+      return role ? [role] : [];
+    });
     return {
       PolicyGroups: [],
       PolicyUsers: users.map(u => ({ UserName: u.name, UserId: u.id })),
-      PolicyRoles: [],
+      PolicyRoles: roles.map(r => ({ RoleName: r.name, RoleId: r.id })),
       ...LIST_END,
     };
   },
@@ -415,7 +518,7 @@ export const iamHandlers: Record<
     const name = entityName(params, 'UserName', 64);
     const path = pathOf(params);
     const tags = tagsOf(params);
-    if (ctx.store.data.users[name.toLowerCase()]) {
+    if (ctx.db.users.get(name.toLowerCase())) {
       throw alreadyExists(`User with name ${name} already exists.`);
     }
     const user: IamUserRecord = {
@@ -430,8 +533,7 @@ export const iamHandlers: Record<
       attachedPolicyArns: [],
       accessKeys: [],
     };
-    ctx.store.data.users[name.toLowerCase()] = user;
-    ctx.store.save();
+    ctx.db.users.put(user);
     return { User: userView(user) };
   },
 
@@ -452,8 +554,7 @@ export const iamHandlers: Record<
         'Cannot delete entity, must detach all policies first.',
       );
     }
-    delete ctx.store.data.users[user.name.toLowerCase()];
-    ctx.store.save();
+    ctx.db.users.delete(user.name.toLowerCase());
     return undefined;
   },
 
@@ -467,7 +568,10 @@ export const iamHandlers: Record<
       );
     }
     user.attachedPolicyArns.push(policy.arn);
-    ctx.store.save();
+    ctx.db.store.transaction(() => {
+      ctx.db.users.put(user);
+      ctx.db.attach('User', user.name, policy.arn, true);
+    });
     return undefined;
   },
 
@@ -478,7 +582,10 @@ export const iamHandlers: Record<
     if (!user.attachedPolicyArns.includes(arn))
       throw noSuchEntity(`Policy ${arn} was not found.`);
     user.attachedPolicyArns = user.attachedPolicyArns.filter(a => a !== arn);
-    ctx.store.save();
+    ctx.db.store.transaction(() => {
+      ctx.db.users.put(user);
+      ctx.db.attach('User', user.name, arn, false);
+    });
     return undefined;
   },
 
@@ -506,7 +613,10 @@ export const iamHandlers: Record<
       status: 'Active',
       createDate,
     });
-    ctx.store.save();
+    ctx.db.store.transaction(() => {
+      ctx.db.users.put(user);
+      ctx.db.accessKeys.put({ accessKeyId, userName: user.name });
+    });
     return {
       AccessKey: {
         UserName: user.name,
@@ -532,12 +642,12 @@ export const iamHandlers: Record<
   DeleteAccessKey(params, ctx) {
     const accessKeyId = required(params, 'AccessKeyId');
     const userName = optional(params, 'UserName');
-    const candidates = userName
-      ? [userByName(ctx, userName)]
-      : Object.values(ctx.store.data.users);
-    const user = candidates.find(u =>
-      u.accessKeys.some(k => k.accessKeyId === accessKeyId),
-    );
+    const owner = ctx.db.accessKeys.get(accessKeyId)?.userName;
+    const user =
+      owner && (!userName || userName.toLowerCase() === owner.toLowerCase())
+        ? userByName(ctx, owner)
+        : undefined;
+    if (userName) userByName(ctx, userName);
     if (!user)
       throw noSuchEntity(
         `The Access Key with id ${accessKeyId} cannot be found.`,
@@ -545,19 +655,159 @@ export const iamHandlers: Record<
     user.accessKeys = user.accessKeys.filter(
       k => k.accessKeyId !== accessKeyId,
     );
-    ctx.store.save();
+    ctx.db.store.transaction(() => {
+      ctx.db.users.put(user);
+      ctx.db.accessKeys.delete(accessKeyId);
+    });
     return undefined;
-  },
-
-  DetachRolePolicy(params) {
-    const role = required(params, 'RoleName');
-    required(params, 'PolicyArn');
-    throw noSuchEntity(`The role with name ${role} cannot be found.`);
   },
 
   DetachGroupPolicy(params) {
     const group = required(params, 'GroupName');
     required(params, 'PolicyArn');
     throw noSuchEntity(`The group with name ${group} cannot be found.`);
+  },
+
+  ListUsers(params, ctx) {
+    const prefix = optional(params, 'PathPrefix') ?? '/';
+    const users = ctx.db.users.list().filter(u => u.path.startsWith(prefix));
+    const { items, more } = page(params, users, u => u.name.toLowerCase());
+    // ListUsers leaves Tags out, as IAM does.
+    return { Users: items.map(u => ({ ...(userView(u) as object), Tags: undefined })), ...(more as object) };
+  },
+
+  ListUserTags(params, ctx) {
+    const user = userByName(ctx, required(params, 'UserName'));
+    const { items, more } = page(params, user.tags, t => t.Key);
+    return { Tags: items, ...(more as object) };
+  },
+
+  ListPolicies(params, ctx) {
+    const scope = optional(params, 'Scope') ?? 'All';
+    if (!['All', 'AWS', 'Local'].includes(scope)) {
+      throw validation("1 validation error detected: Value at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]");
+    }
+    const prefix = optional(params, 'PathPrefix') ?? '/';
+    const onlyAttached = optional(params, 'OnlyAttached') === 'true';
+    // The sandbox has no AWS managed policies: Scope=AWS lists nothing.
+    const policies =
+      scope === 'AWS'
+        ? []
+        : ctx.db.policies
+            .list()
+            .filter(p => p.path.startsWith(prefix))
+            .filter(p => !onlyAttached || attachmentCount(ctx, p.arn) > 0);
+    const { items, more } = page(params, policies, p => p.name.toLowerCase());
+    return {
+      Policies: items.map(p => ({ ...(policyView(ctx, p) as object), Description: undefined, Tags: undefined })),
+      ...(more as object),
+    };
+  },
+
+  CreateRole(params, ctx) {
+    const name = entityName(params, 'RoleName', 64);
+    const path = pathOf(params);
+    const document = required(params, 'AssumeRolePolicyDocument');
+    const description = optional(params, 'Description');
+    if (description !== undefined && description.length > 1000) {
+      throw validation('The specified value for description is invalid. It must be at most 1000 characters long.');
+    }
+    const duration = Number(optional(params, 'MaxSessionDuration') ?? 3600);
+    if (!Number.isInteger(duration) || duration < 3600 || duration > 43200) {
+      throw validation("1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200");
+    }
+    const tags = tagsOf(params);
+    if (ctx.db.roles.get(name.toLowerCase())) {
+      throw alreadyExists(`Role with name ${name} already exists.`);
+    }
+    validateTrustPolicy(document);
+    const boundary = optional(params, 'PermissionsBoundary');
+    const role: IamRoleRecord = {
+      arn: `arn:${partitionOf(ctx.region)}:iam::${SANDBOX_ACCOUNT_ID}:role${path}${name}`,
+      name,
+      id: iamUniqueId('AROA'),
+      path,
+      createDate: isoNow(),
+      ...(description !== undefined ? { description } : {}),
+      maxSessionDuration: duration,
+      assumeRolePolicyDocument: document,
+      ...(boundary ? { permissionsBoundaryArn: boundaryOf(ctx, boundary) } : {}),
+      tags,
+      attachedPolicyArns: [],
+    };
+    ctx.db.roles.put(role);
+    return { Role: roleView(role) };
+  },
+
+  GetRole(params, ctx) {
+    return { Role: roleView(roleByName(ctx, required(params, 'RoleName'))) };
+  },
+
+  DeleteRole(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    if (role.attachedPolicyArns.length > 0) {
+      throw deleteConflict('Cannot delete entity, must detach all policies first.');
+    }
+    ctx.db.roles.delete(role.name.toLowerCase());
+    return undefined;
+  },
+
+  ListRoles(params, ctx) {
+    const prefix = optional(params, 'PathPrefix') ?? '/';
+    const roles = ctx.db.roles.list().filter(r => r.path.startsWith(prefix));
+    const { items, more } = page(params, roles, r => r.name.toLowerCase());
+    // ListRoles leaves out PermissionsBoundary, Tags and RoleLastUsed, as IAM does.
+    return { Roles: items.map(r => roleView(r, false)), ...(more as object) };
+  },
+
+  ListRoleTags(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    const { items, more } = page(params, role.tags, t => t.Key);
+    return { Tags: items, ...(more as object) };
+  },
+
+  AttachRolePolicy(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    const policy = policyByArn(ctx, params);
+    if (role.attachedPolicyArns.includes(policy.arn)) return undefined;
+    if (role.attachedPolicyArns.length >= MAX_POLICIES_PER_ROLE) {
+      throw limitExceeded(`Cannot exceed quota for PoliciesPerRole: ${MAX_POLICIES_PER_ROLE}`);
+    }
+    role.attachedPolicyArns.push(policy.arn);
+    ctx.db.store.transaction(() => {
+      ctx.db.roles.put(role);
+      ctx.db.attach('Role', role.name, policy.arn, true);
+    });
+    return undefined;
+  },
+
+  DetachRolePolicy(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    const arn = required(params, 'PolicyArn');
+    if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
+    if (!role.attachedPolicyArns.includes(arn)) throw noSuchEntity(`Policy ${arn} was not found.`);
+    role.attachedPolicyArns = role.attachedPolicyArns.filter(a => a !== arn);
+    ctx.db.store.transaction(() => {
+      ctx.db.roles.put(role);
+      ctx.db.attach('Role', role.name, arn, false);
+    });
+    return undefined;
+  },
+
+  ListAttachedRolePolicies(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    const attached = role.attachedPolicyArns.map(arn => ({
+      PolicyName: arn.slice(arn.lastIndexOf('/') + 1),
+      PolicyArn: arn,
+    }));
+    const { items, more } = page(params, attached, a => a.PolicyName.toLowerCase());
+    return { AttachedPolicies: items, ...(more as object) };
+  },
+
+  PutRolePermissionsBoundary(params, ctx) {
+    const role = roleByName(ctx, required(params, 'RoleName'));
+    role.permissionsBoundaryArn = boundaryOf(ctx, required(params, 'PermissionsBoundary'));
+    ctx.db.roles.put(role);
+    return undefined;
   },
 };

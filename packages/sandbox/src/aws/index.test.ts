@@ -213,7 +213,12 @@ describe('awsFake with the real AwsRegistryClient', () => {
   it('keeps only a hash of access key secrets', async () => {
     await registry.createPolicy(POLICY, POLICY_DOCUMENT, TAGS);
     const ci = await registry.createCiUser(USER, POLICY_ARN, TAGS);
-    const saved = fs.readFileSync(path.join(dataDir, 'aws.json'), 'utf8');
+    // Everything the database holds on disk (main file and write-ahead log).
+    const saved = fs
+      .readdirSync(dataDir)
+      .filter(f => f.startsWith('aws.db'))
+      .map(f => fs.readFileSync(path.join(dataDir, f)).toString('latin1'))
+      .join('\n');
     expect(saved).toContain(ci.accessKeyId);
     expect(saved).not.toContain(ci.secretAccessKey);
   });

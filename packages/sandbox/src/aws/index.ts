@@ -2,6 +2,8 @@
  * The AWS fake: ECR and IAM on one endpoint, for AWS SDK v3 clients built
  * with `endpoint: urls.aws`. Each request is told apart by its protocol:
  *
+ * - Secrets Manager speaks JSON 1.1 too (`X-Amz-Target: secretsmanager.<Operation>`),
+ *   its operations named `secretsmanager.<Operation>` for fault rules.
  * - ECR speaks JSON 1.1: `POST /` with
  *   `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>`;
  *   errors are HTTP 400 `{ "__type": code, "message": … }` plus
@@ -15,31 +17,30 @@
  * The account is `000000000000` (for ECR unless the request's `registryId`
  * names another); the region comes from the SigV4 credential scope of the
  * `Authorization` header (default `eu-west-1`). State is kept in
- * `<dataDir>/aws.json`. Access key secrets are returned once and stored
+ * `<dataDir>/aws.db` (SQLite). Access key secrets are returned once and stored
  * only as SHA-256 hashes.
  */
 import crypto from 'node:crypto';
-import path from 'node:path';
 import express, { Request, Response, Router } from 'express';
 import { Faults } from '../faults';
-import { SandboxFakeFactory } from '../server';
-import { JsonStore } from '../state';
+import { SandboxFakeFactory, SeedService } from '../server';
+import { ECR_OPERATIONS, ECR_TARGET_PREFIX, EcrContext, ecrHandlers } from './ecr';
 import {
-  ECR_OPERATIONS,
-  ECR_TARGET_PREFIX,
-  EcrContext,
-  EcrOperation,
-  ecrHandlers,
-} from './ecr';
+  SECRETS_OPERATIONS,
+  SECRETS_TARGET_PREFIX,
+  SecretsContext,
+  secretsHandlers,
+} from './secrets';
 import { AwsError } from './errors';
 import { IAM_OPERATIONS, IamContext, IamOperation, iamHandlers } from './iam';
-import { AwsState, SANDBOX_DEFAULT_REGION, emptyAwsState } from './state';
+import { AwsDb, SANDBOX_DEFAULT_REGION } from './state';
 import { xmlElement } from './xml';
 
 export { ECR_OPERATIONS, ECR_TARGET_PREFIX } from './ecr';
+export { SECRETS_OPERATIONS, SECRETS_TARGET_PREFIX } from './secrets';
 export { IAM_OPERATIONS, validatePolicyDocument } from './iam';
 export { SANDBOX_ACCOUNT_ID, SANDBOX_DEFAULT_REGION } from './state';
-export type { AwsState } from './state';
+export { AwsDb } from './state';
 
 /**
  * Every operation the AWS fake answers, as `operationOf` names it (and as
@@ -62,6 +63,7 @@ export type { AwsState } from './state';
 export const AWS_OPERATIONS: readonly string[] = [
   ...ECR_OPERATIONS,
   ...IAM_OPERATIONS,
+  ...SECRETS_OPERATIONS.map(op => `${SECRETS_TARGET_PREFIX}${op}`),
 ];
 
 /**
@@ -88,8 +90,6 @@ const IAM_XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const ECR_CONTENT_TYPE = 'application/x-amz-json-1.1';
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-const isEcrOperation = (op: string): op is EcrOperation =>
-  (ECR_OPERATIONS as readonly string[]).includes(op);
 const isIamOperation = (op: string): op is IamOperation =>
   (IAM_OPERATIONS as readonly string[]).includes(op);
 
@@ -151,16 +151,25 @@ function sendIamError(res: Response, error: AwsError): void {
     );
 }
 
-function handleEcr(
+/** The JSON 1.1 services on this endpoint, by `X-Amz-Target` prefix. */
+const JSON_SERVICES: {
+  prefix: string;
+  operations: readonly string[];
+  handlers: Record<string, (input: Record<string, unknown>, ctx: EcrContext & SecretsContext) => unknown>;
+}[] = [
+  { prefix: ECR_TARGET_PREFIX, operations: ECR_OPERATIONS, handlers: ecrHandlers },
+  { prefix: SECRETS_TARGET_PREFIX, operations: SECRETS_OPERATIONS, handlers: secretsHandlers },
+];
+
+function handleJson(
   req: Request,
   res: Response,
   target: string,
-  ctx: EcrContext,
+  ctx: EcrContext & SecretsContext,
 ): void {
-  const operation = target.startsWith(ECR_TARGET_PREFIX)
-    ? target.slice(ECR_TARGET_PREFIX.length)
-    : '';
-  if (!isEcrOperation(operation)) {
+  const service = JSON_SERVICES.find(s => target.startsWith(s.prefix));
+  const operation = service ? target.slice(service.prefix.length) : '';
+  if (!service || !service.operations.includes(operation)) {
     sendEcrError(
       res,
       new AwsError(
@@ -188,7 +197,7 @@ function handleEcr(
     return;
   }
   try {
-    const output = ecrHandlers[operation](
+    const output = service.handlers[operation](
       input as Record<string, unknown>,
       ctx,
     );
@@ -298,13 +307,11 @@ function applyIamFaults(
     );
     return res;
   }) as Response['json'];
-  const logged = faults.log.length;
-  void faults.middleware('aws', () => action)(req, res, () => {
+  // The server's log entry already stands for this call.
+  faults.apply('aws', action, req, res, () => {
     res.json = json;
     next();
   });
-  // It logs synchronously; the server's entry already stands for this call.
-  if (faults.log.length > logged) faults.log.splice(logged, 1);
 }
 
 /**
@@ -353,19 +360,16 @@ function readIamBody(
 
 /** The AWS fake (ECR + IAM); see the module comment and {@link AWS_OPERATIONS}. */
 export const awsFake: SandboxFakeFactory = env => {
-  const store = new JsonStore<AwsState>(
-    path.join(env.dataDir, 'aws.json'),
-    emptyAwsState(),
-  );
+  const db = new AwsDb(env.dataDir);
   /** Bodies of IAM requests that the server's fault middleware saw as {@link IAM_PENDING_OPERATION}. */
   const pendingIamBodies = new WeakMap<Request, Promise<string>>();
 
   const operationOf = (req: Request): string => {
     const target = req.header('x-amz-target');
     if (target) {
-      return target.startsWith(ECR_TARGET_PREFIX)
-        ? target.slice(ECR_TARGET_PREFIX.length)
-        : target;
+      // ECR's operations by their bare name; Secrets Manager's keep their prefix
+      // (`secretsmanager.TagResource` is not ECR's TagResource).
+      return target.startsWith(ECR_TARGET_PREFIX) ? target.slice(ECR_TARGET_PREFIX.length) : target;
     }
     const action = queryParams(req).get('Action');
     if (action) return action;
@@ -392,7 +396,7 @@ export const awsFake: SandboxFakeFactory = env => {
     const region = regionOf(req);
     const target = req.header('x-amz-target');
     if (target !== undefined) {
-      handleEcr(req, res, target, { store, region });
+      handleJson(req, res, target, { db, region });
       return;
     }
     const params = queryParams(req);
@@ -407,7 +411,7 @@ export const awsFake: SandboxFakeFactory = env => {
       );
       return;
     }
-    const run = () => handleIam(res, action, params, { store, region });
+    const run = () => handleIam(res, action, params, { db, region });
     if (pending) applyIamFaults(env.faults, req, res, action, run);
     else run();
   };
@@ -449,5 +453,46 @@ export const awsFake: SandboxFakeFactory = env => {
     );
   });
 
-  return { router, operationOf };
+  /** An ECR repository, an IAM policy and a CI user per service, named as the golden path names them. */
+  const seed = async (services: SeedService[]) => {
+    const ctx = { db, region: SANDBOX_DEFAULT_REGION };
+    const form = (o: Record<string, string>) => new URLSearchParams(o);
+    db.store.transaction(() => {
+      for (const { name } of services) {
+        const tags = [{ Key: 'golden-path/app', Value: name }];
+        if (!db.repositories.get(`arn:aws:ecr:${SANDBOX_DEFAULT_REGION}:000000000000:repository/${name}`)) {
+          ecrHandlers.CreateRepository({ repositoryName: name, imageTagMutability: 'IMMUTABLE', tags }, ctx);
+        }
+        const policyName = `idp-${name}-ecr-push-pull`;
+        if (!db.policies.byName(policyName.toLowerCase())) {
+          iamHandlers.CreatePolicy(
+            form({
+              PolicyName: policyName,
+              PolicyDocument: JSON.stringify({
+                Version: '2012-10-17',
+                Statement: [
+                  { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+                  {
+                    Effect: 'Allow',
+                    Action: ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload'],
+                    Resource: `arn:aws:ecr:${SANDBOX_DEFAULT_REGION}:000000000000:repository/${name}`,
+                  },
+                ],
+              }),
+              'Tags.member.1.Key': 'golden-path/app',
+              'Tags.member.1.Value': name,
+            }),
+            ctx,
+          );
+        }
+        const userName = `idp-${name}-ci`;
+        if (!db.users.get(userName.toLowerCase())) {
+          iamHandlers.CreateUser(form({ UserName: userName, 'Tags.member.1.Key': 'golden-path/app', 'Tags.member.1.Value': name }), ctx);
+          iamHandlers.AttachUserPolicy(form({ UserName: userName, PolicyArn: `arn:aws:iam::000000000000:policy/${policyName}` }), ctx);
+        }
+      }
+    });
+  };
+
+  return { router, operationOf, seed, close: () => db.close() };
 };

@@ -28,7 +28,13 @@ import {
 } from '@aws-sdk/client-iam';
 import express from 'express';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
-import { AWS_OPERATIONS, ECR_OPERATIONS, IAM_OPERATIONS, awsFake } from '.';
+import {
+  AWS_OPERATIONS,
+  ECR_OPERATIONS,
+  IAM_OPERATIONS,
+  SECRETS_OPERATIONS,
+  awsFake,
+} from '.';
 import { escapeXml, xmlElement } from './xml';
 
 const DOCUMENT = JSON.stringify({
@@ -116,7 +122,11 @@ describe('awsFake on the wire', () => {
   }
 
   it('documents every operation once', () => {
-    expect(AWS_OPERATIONS).toEqual([...ECR_OPERATIONS, ...IAM_OPERATIONS]);
+    expect(AWS_OPERATIONS).toEqual([
+      ...ECR_OPERATIONS,
+      ...IAM_OPERATIONS,
+      ...SECRETS_OPERATIONS.map(op => `secretsmanager.${op}`),
+    ]);
     expect(new Set(AWS_OPERATIONS).size).toBe(AWS_OPERATIONS.length);
   });
 
@@ -299,7 +309,7 @@ describe('awsFake on the wire', () => {
       });
       expect(invalid.status).toBe(400);
       expect(await invalid.text()).toContain('<Code>ValidationError</Code>');
-      const unknown = await iamCall({ Action: 'CreateRole', RoleName: 'r' });
+      const unknown = await iamCall({ Action: 'CreateGroup', GroupName: 'g' });
       expect(unknown.status).toBe(400);
       expect(await unknown.text()).toContain('<Code>InvalidAction</Code>');
     });

@@ -1,14 +1,6 @@
 import crypto from 'node:crypto';
-
-/** What the AWS fake keeps in `<dataDir>/aws.json`. */
-export interface AwsState {
-  /** ECR repositories by ARN (ARNs carry account and region). */
-  repositories: Record<string, EcrRepositoryRecord>;
-  /** IAM managed policies by lower-case name (IAM names ignore case). */
-  policies: Record<string, IamPolicyRecord>;
-  /** IAM users by lower-case name. */
-  users: Record<string, IamUserRecord>;
-}
+import path from 'node:path';
+import { Collection, Store } from '../store';
 
 /** An AWS tag (a type, not an interface, so it fits XmlValue). */
 export type Tag = {
@@ -76,8 +68,96 @@ export interface IamUserRecord {
   accessKeys: IamAccessKeyRecord[];
 }
 
-export function emptyAwsState(): AwsState {
-  return { repositories: {}, policies: {}, users: {} };
+export interface IamRoleRecord {
+  arn: string;
+  name: string;
+  id: string;
+  path: string;
+  createDate: string;
+  description?: string;
+  maxSessionDuration: number;
+  /** The trust policy as given. */
+  assumeRolePolicyDocument: string;
+  permissionsBoundaryArn?: string;
+  tags: Tag[];
+  /** ARNs of the attached managed policies, in attach order. */
+  attachedPolicyArns: string[];
+}
+
+/** Who a managed policy is attached to (one row per attachment, filed under the policy ARN). */
+export interface IamAttachmentRecord {
+  policyArn: string;
+  entityType: 'User' | 'Role';
+  entityName: string;
+}
+
+export interface SecretVersionRecord {
+  versionId: string;
+  secretString?: string;
+  /** Base64. */
+  secretBinary?: string;
+  stages: string[];
+  createdDate: number;
+}
+
+export interface SecretRecord {
+  arn: string;
+  name: string;
+  description?: string;
+  kmsKeyId?: string;
+  tags: Tag[];
+  createdDate: number;
+  lastChangedDate: number;
+  lastAccessedDate?: number;
+  /** Epoch seconds at which a scheduled deletion completes; the name stays taken until then. */
+  deletedDate?: number;
+  versions: SecretVersionRecord[];
+}
+
+/**
+ * What the AWS fake keeps in `<dataDir>/aws.db` (SQLite, one row per
+ * repository, policy, user, role, attachment and secret).
+ */
+export class AwsDb {
+  readonly store: Store;
+  /** ECR repositories by ARN (ARNs carry account and region). */
+  readonly repositories: Collection<EcrRepositoryRecord>;
+  /** IAM managed policies by ARN; `name` is the lower-case name (IAM names ignore case). */
+  readonly policies: Collection<IamPolicyRecord>;
+  /** IAM users by lower-case name. */
+  readonly users: Collection<IamUserRecord>;
+  /** IAM roles by lower-case name. */
+  readonly roles: Collection<IamRoleRecord>;
+  readonly attachments: Collection<IamAttachmentRecord>;
+  /** Access key id → user name. */
+  readonly accessKeys: Collection<{ accessKeyId: string; userName: string }>;
+  /** Secrets Manager secrets by ARN; `name` is the secret name. */
+  readonly secrets: Collection<SecretRecord>;
+
+  constructor(dataDir: string) {
+    this.store = new Store(path.join(dataDir, 'aws.db'));
+    this.repositories = this.store.collection('ecr_repository', r => ({ id: r.arn, parent: `${r.registryId}:${r.region}` }));
+    this.policies = this.store.collection('iam_policy', p => ({ id: p.arn, name: p.name.toLowerCase() }));
+    this.users = this.store.collection('iam_user', u => ({ id: u.name.toLowerCase() }));
+    this.roles = this.store.collection('iam_role', r => ({ id: r.name.toLowerCase() }));
+    this.attachments = this.store.collection('iam_attachment', a => ({
+      id: `${a.entityType}:${a.entityName.toLowerCase()}:${a.policyArn}`,
+      parent: a.policyArn,
+    }));
+    this.accessKeys = this.store.collection('iam_access_key', k => ({ id: k.accessKeyId }));
+    this.secrets = this.store.collection('secret', s => ({ id: s.arn, name: s.name }));
+  }
+
+  /** Records that `policyArn` is attached to (or detached from) a user or role. */
+  attach(entityType: 'User' | 'Role', entityName: string, policyArn: string, attached: boolean) {
+    const record = { entityType, entityName, policyArn };
+    if (attached) this.attachments.put(record);
+    else this.attachments.delete(`${entityType}:${entityName.toLowerCase()}:${policyArn}`);
+  }
+
+  close() {
+    this.store.close();
+  }
 }
 
 /** The account every ECR call uses unless its `registryId` says otherwise, and IAM's account. */

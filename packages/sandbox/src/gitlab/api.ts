@@ -1,44 +1,47 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
-import { CommitAction, GitActionError, GitRepos } from '../git';
+import { CommitAction, GitActionError, GitRepos, ZERO_SHA } from '../git';
+import { UniqueNameError } from '../store';
+import { HookDelivery, hookHandlers, RefUpdate } from './hooks';
+import {
+  badRequest,
+  bool,
+  Ctx,
+  forbidden,
+  Handler,
+  HttpError,
+  Input,
+  int,
+  notFound,
+  pageHeaders,
+  pageOf,
+  paginate,
+  paramError,
+  Reply,
+  str,
+  stringList,
+  today,
+} from './http';
+import { mergeRequestHandlers } from './mergeRequests';
+import { isValidProjectName, NAME_MESSAGE, pathErrors } from './names';
 import { GitLabApiOperation, matchApiRoute } from './operations';
 import { CI_CONFIG_PATH, pipelineJsonShapes, recordPipeline } from './pipelines';
 import { CommitInfo, isValidBranchName, RepoGit } from './repo';
 import {
   GitLabState,
-  sha256,
-  StoredAccessToken,
   StoredGroup,
   StoredPipeline,
   StoredProject,
   StoredProtectedBranch,
   StoredVariable,
 } from './state';
+import { credentialsOf, isDeadProjectToken, tokenHandlers } from './tokens';
 
-/** An answer with a GitLab-shaped error body (`{message}` or `{error}`). */
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
-    super(typeof body === 'string' ? body : JSON.stringify(body));
-  }
-}
-
-const notFound = (what: string) =>
-  new HttpError(404, { message: `404 ${what} Not Found` });
-const badRequest = (message: unknown) => new HttpError(400, { message });
-/** Grape's parameter validation errors use `error`, not `message`. */
-const paramError = (error: string) => new HttpError(400, { error });
+export { HttpError } from './http';
 
 /** GitLab's rule for a value that can be masked. */
 export function canMask(value: string): boolean {
   return value.length >= 8 && /^[A-Za-z0-9+/=@:.~_-]+$/.test(value);
-}
-
-const PATH_RULE = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/;
-const PATH_RULE_MESSAGE =
-  "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'";
-
-function isValidPath(p: string): boolean {
-  return PATH_RULE.test(p) && !/\.(git|atom)$/i.test(p);
 }
 
 const ACCESS_LEVEL_NAMES: Record<number, string> = {
@@ -51,22 +54,6 @@ const ACCESS_LEVEL_NAMES: Record<number, string> = {
   60: 'Admins',
 };
 
-const TOKEN_SCOPES = [
-  'api',
-  'read_api',
-  'read_repository',
-  'write_repository',
-  'read_registry',
-  'write_registry',
-  'create_runner',
-  'manage_runner',
-  'ai_features',
-  'k8s_proxy',
-  'self_rotate',
-  'read_observability',
-  'write_observability',
-];
-
 const ARCHIVE_FORMATS = new Map<string, 'tar' | 'tar.gz' | 'zip'>([
   ['tar', 'tar'],
   ['tar.gz', 'tar.gz'],
@@ -74,71 +61,39 @@ const ARCHIVE_FORMATS = new Map<string, 'tar' | 'tar.gz' | 'zip'>([
   ['zip', 'zip'],
 ]);
 
-type Input = Record<string, unknown>;
+const PROJECT_ORDER = ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at'];
 
-function str(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
+/** What the handler modules (tokens, hooks, merge requests) share. */
+export interface ApiKit {
+  state: GitLabState;
+  repos: GitRepos;
+  git: RepoGit;
+  baseUrl: string;
+  /** The project `:id` (404 when missing). */
+  projectOf(ctx: Ctx): StoredProject;
+  /** The project `:id`, refusing writes to an archived one (403). */
+  writableProjectOf(ctx: Ctx): StoredProject;
+  paginate<T, U = T>(ctx: Ctx, items: T[], shape?: (item: T) => U | Promise<U>): Promise<Reply>;
+  /** After refs moved (commits API or git push): pipelines, hooks, activity. */
+  pushed(project: StoredProject, updates: RefUpdate[]): Promise<void>;
+  /** Creates a seeded project's repository on first use. */
+  ensureRepo(project: StoredProject): Promise<void>;
 }
-
-function bool(value: unknown): boolean | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'boolean') return value;
-  return ['true', '1', 'yes'].includes(String(value).toLowerCase());
-}
-
-function int(value: unknown): number | undefined {
-  const s = str(value);
-  if (s === undefined || s === '' || !/^-?\d+$/.test(s)) return undefined;
-  return Number(s);
-}
-
-function stringList(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (Array.isArray(value)) return value.map(String).filter(Boolean);
-  if (typeof value === 'object') return Object.values(value).map(String).filter(Boolean);
-  return String(value)
-    .split(',')
-    .map(s => s.trim())
-    .filter(Boolean);
-}
-
-function today(): string {
-  return new Date().toISOString().slice(0, 10);
-}
-
-interface Reply {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-interface Ctx {
-  req: Request;
-  res: Response;
-  params: Record<string, string>;
-  /** Query and body parameters merged, as Grape does (body wins). */
-  input: Input;
-}
-
-/** `undefined`: the handler answered itself (raw file, archive). */
-type Handler = (ctx: Ctx) => Reply | undefined;
 
 /**
  * The GitLab v4 REST API of the sandbox. Every answer is computed from the
  * persistent state and the real git repositories; nothing secret is logged.
  */
-export function createApiHandler(opts: {
+export function createGitLabApi(opts: {
   state: GitLabState;
   repos: GitRepos;
   /** Base URL of the fake, e.g. `http://127.0.0.1:7080`. */
   baseUrl: string;
-}): RequestHandler {
+}): { handler: RequestHandler; kit: ApiKit; hooks: HookDelivery } {
   const { state, repos, baseUrl } = opts;
   const git = new RepoGit(repos);
   const hostname = new URL(baseUrl).hostname;
+  const hooks = new HookDelivery(state, git, baseUrl);
 
   // -------------------------------------------------------------------------
   // JSON shapes
@@ -158,20 +113,18 @@ export function createApiHandler(opts: {
     avatar_url: null,
   });
 
-  const projectJson = (p: StoredProject) => {
+  const projectJson = async (p: StoredProject) => {
     const group = state.group(p.namespace.id);
-    const empty = git.isEmpty(p.path_with_namespace);
+    const empty = repos.isLazy(p.path_with_namespace) ? false : await git.isEmpty(p.path_with_namespace);
     return {
       id: p.id,
       description: p.description,
       name: p.name,
-      name_with_namespace: `${(group?.full_path ?? p.namespace.full_path)
-        .split('/')
-        .join(' / ')} / ${p.name}`,
+      name_with_namespace: `${(group?.full_path ?? p.namespace.full_path).split('/').join(' / ')} / ${p.name}`,
       path: p.path,
       path_with_namespace: p.path_with_namespace,
       created_at: p.created_at,
-      last_activity_at: p.created_at,
+      last_activity_at: p.last_activity_at ?? p.created_at,
       default_branch: p.default_branch,
       tag_list: p.topics,
       topics: p.topics,
@@ -194,13 +147,14 @@ export function createApiHandler(opts: {
       },
       visibility: p.visibility,
       empty_repo: empty,
-      archived: false,
+      archived: p.archived ?? false,
       repository_access_level: 'enabled',
       marked_for_deletion_at: p.marked_for_deletion_on,
       marked_for_deletion_on: p.marked_for_deletion_on,
       _links: {
         self: `${baseUrl}/api/v4/projects/${p.id}`,
         repo_branches: `${baseUrl}/api/v4/projects/${p.id}/repository/branches`,
+        merge_requests: `${baseUrl}/api/v4/projects/${p.id}/merge_requests`,
       },
     };
   };
@@ -226,9 +180,9 @@ export function createApiHandler(opts: {
         : pb.name === branch,
     );
 
-  const branchJson = (p: StoredProject, name: string, sha: string) => ({
+  const branchJson = async (p: StoredProject, name: string, sha: string) => ({
     name,
-    commit: commitJson(p, git.commitInfo(p.path_with_namespace, sha)),
+    commit: commitJson(p, await git.commitInfo(p.path_with_namespace, sha)),
     merged: false,
     protected: isProtected(p, name),
     developers_can_push: false,
@@ -259,11 +213,12 @@ export function createApiHandler(opts: {
     code_owner_approval_required: pb.code_owner_approval_required,
   });
 
+  /** A hidden variable's value is never answered (GitLab 17.4+ leaves `value` out). */
   const variableJson = (v: StoredVariable) => ({
     variable_type: v.variable_type,
     key: v.key,
-    value: v.value,
-    hidden: false,
+    ...(v.hidden ? {} : { value: v.value }),
+    hidden: v.hidden ?? false,
     protected: v.protected,
     masked: v.masked,
     raw: v.raw,
@@ -271,23 +226,12 @@ export function createApiHandler(opts: {
     description: v.description,
   });
 
-  const tokenJson = (t: StoredAccessToken) => ({
-    id: t.id,
-    name: t.name,
-    description: t.description,
-    revoked: t.revoked,
-    created_at: t.created_at,
-    scopes: t.scopes,
-    user_id: 100000 + t.id,
-    last_used_at: null,
-    active: !t.revoked && (!t.expires_at || t.expires_at >= today()),
-    expires_at: t.expires_at,
-    access_level: t.access_level,
-  });
-
   // -------------------------------------------------------------------------
   // Helpers
   // -------------------------------------------------------------------------
+
+  /** Seeded projects get their repository when first used. */
+  const ensureRepo = (p: StoredProject): Promise<void> => repos.materialize(p.path_with_namespace);
 
   const projectOf = (ctx: Ctx): StoredProject => {
     const project = state.project(ctx.params.id);
@@ -295,61 +239,17 @@ export function createApiHandler(opts: {
     return project;
   };
 
-  const pageOf = (ctx: Ctx) => ({
-    perPage: Math.max(1, Math.min(int(ctx.input.per_page) ?? 20, 100)),
-    page: Math.max(1, int(ctx.input.page) ?? 1),
-  });
-
-  /**
-   * GitLab's offset-pagination headers, with `Link` (which gitbeaker
-   * follows). Without `total`, like GitLab for commits: no x-total and no
-   * last page.
-   */
-  const pageHeaders = (
-    ctx: Ctx,
-    page: number,
-    perPage: number,
-    hasNext: boolean,
-    total?: number,
-  ): Record<string, string> => {
-    const link = (p: number) => {
-      const url = ctx.req.originalUrl;
-      const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-      query.set('page', String(p));
-      query.set('per_page', String(perPage));
-      return `${baseUrl}${ctx.req.path}?${query.toString()}`;
-    };
-    const totalPages = total === undefined ? undefined : Math.max(1, Math.ceil(total / perPage));
-    const links: string[] = [];
-    if (page > 1) links.push(`<${link(page - 1)}>; rel="prev"`);
-    if (hasNext) links.push(`<${link(page + 1)}>; rel="next"`);
-    links.push(`<${link(1)}>; rel="first"`);
-    if (totalPages !== undefined) links.push(`<${link(totalPages)}>; rel="last"`);
-    const headers: Record<string, string> = {
-      'x-page': String(page),
-      'x-per-page': String(perPage),
-      'x-next-page': hasNext ? String(page + 1) : '',
-      'x-prev-page': page > 1 ? String(page - 1) : '',
-      link: links.join(', '),
-    };
-    if (total !== undefined) {
-      headers['x-total'] = String(total);
-      headers['x-total-pages'] = String(totalPages);
-    }
-    return headers;
+  const writableProjectOf = (ctx: Ctx): StoredProject => {
+    const project = projectOf(ctx);
+    if (project.archived) throw forbidden();
+    return project;
   };
 
-  /** One page of `items` with GitLab's pagination headers. */
-  const paginate = <T>(ctx: Ctx, items: T[]): Reply => {
-    const { page, perPage } = pageOf(ctx);
-    return {
-      body: items.slice((page - 1) * perPage, page * perPage),
-      headers: pageHeaders(ctx, page, perPage, page * perPage < items.length, items.length),
-    };
-  };
+  const page = <T, U = T>(ctx: Ctx, items: T[], shape?: (item: T) => U | Promise<U>) =>
+    paginate(baseUrl, ctx, items, shape);
 
   /** The commit `ref` (branch, tag or sha; default: the default branch) points at. */
-  const commitOf = (p: StoredProject, ref: unknown): string | undefined =>
+  const commitOf = (p: StoredProject, ref: unknown): Promise<string | undefined> =>
     repos.resolve(p.path_with_namespace, str(ref) || p.default_branch);
 
   const normalizeFilePath = (raw: unknown, field: string): string => {
@@ -357,20 +257,93 @@ export function createApiHandler(opts: {
     if (
       !filePath ||
       /[\0\r\n]/.test(filePath) ||
-      filePath
-        .split('/')
-        .some(s => s === '' || s === '.' || s === '..' || s === '.git')
+      filePath.split('/').some(s => s === '' || s === '.' || s === '..' || s === '.git')
     ) {
       throw badRequest(`Your changes could not be committed, because the ${field} is invalid: ${filePath}`);
     }
     return filePath;
   };
 
+  const pushed = async (project: StoredProject, updates: RefUpdate[]): Promise<void> => {
+    if (updates.length === 0) return;
+    const fresh = state.project(project.id);
+    if (fresh) state.projects.put({ ...fresh, last_activity_at: new Date().toISOString() });
+    // A push to the default branch of a project with CI runs its pipeline.
+    for (const u of updates) {
+      if (u.ref !== `refs/heads/${project.default_branch}` || u.after === ZERO_SHA) continue;
+      const ciConfig = await git.readFile(project.path_with_namespace, u.after, CI_CONFIG_PATH);
+      if (ciConfig) {
+        recordPipeline(state, project, {
+          ref: project.default_branch,
+          sha: u.after,
+          beforeSha: u.before === ZERO_SHA ? undefined : u.before,
+          ciConfig: ciConfig.toString('utf8'),
+        });
+      }
+    }
+    hooks.pushed(project, updates);
+  };
+
+  const kit: ApiKit = { state, repos, git, baseUrl, projectOf, writableProjectOf, paginate: page, pushed, ensureRepo };
+
+  /** Projects of `groupIds` (all when undefined) filtered and sorted as GitLab's list APIs do. */
+  const listProjects = (ctx: Ctx, groupIds?: number[]): StoredProject[] => {
+    const { input } = ctx;
+    const topics = stringList(input.topic) ?? [];
+    const search = str(input.search)?.toLowerCase();
+    const archived = bool(input.archived);
+    const visibility = str(input.visibility);
+    const orderBy = str(input.order_by) ?? 'created_at';
+    if (!PROJECT_ORDER.includes(orderBy)) throw paramError('order_by does not have a valid value');
+    const sort = str(input.sort) ?? 'desc';
+    if (sort !== 'asc' && sort !== 'desc') throw paramError('sort does not have a valid value');
+    const all = groupIds ? groupIds.flatMap(id => state.projects.list({ parent: id })) : state.projects.list();
+    const key = (p: StoredProject): string | number => {
+      switch (orderBy) {
+        case 'id':
+          return p.id;
+        case 'name':
+          return p.name.toLowerCase();
+        case 'path':
+          return p.path.toLowerCase();
+        case 'updated_at':
+        case 'last_activity_at':
+          return p.last_activity_at ?? p.created_at;
+        default:
+          return p.created_at;
+      }
+    };
+    return all
+      .filter(p => topics.every(t => p.topics.some(pt => pt.toLowerCase() === t.toLowerCase())))
+      .filter(
+        p =>
+          !search ||
+          p.name.toLowerCase().includes(search) ||
+          p.path.toLowerCase().includes(search) ||
+          (bool(input.search_namespaces) === true && p.path_with_namespace.toLowerCase().includes(search)) ||
+          p.description.toLowerCase().includes(search),
+      )
+      .filter(p => archived === undefined || (p.archived ?? false) === archived)
+      .filter(p => !visibility || p.visibility === visibility)
+      .sort((a, b) => {
+        const [ka, kb] = [key(a), key(b)];
+        let order = a.id - b.id;
+        if (ka !== kb) order = ka < kb ? -1 : 1;
+        return sort === 'asc' ? order : -order;
+      });
+  };
+
+  const setArchived = async (ctx: Ctx, archived: boolean): Promise<Reply> => {
+    const project = projectOf(ctx);
+    const updated = state.projects.put({ ...project, archived });
+    return { status: 201, body: await projectJson(updated) };
+  };
+
   // -------------------------------------------------------------------------
   // Handlers
   // -------------------------------------------------------------------------
 
-  const handlers: Record<GitLabApiOperation, Handler> = {
+  const core: Record<string, Handler> = {
     'GET /api/v4/version': () => ({
       body: {
         version: '18.0.0-sandbox',
@@ -395,10 +368,10 @@ export function createApiHandler(opts: {
 
     'GET /api/v4/groups': ctx => {
       const search = (str(ctx.input.search) ?? '').toLowerCase();
-      const groups = state.data.groups.filter(
-        g => !search || g.full_path.toLowerCase().includes(search) || g.name.toLowerCase().includes(search),
-      );
-      return paginate(ctx, groups.map(groupJson));
+      const groups = state.groups
+        .list()
+        .filter(g => !search || g.full_path.toLowerCase().includes(search) || g.name.toLowerCase().includes(search));
+      return page(ctx, groups, groupJson);
     },
 
     'POST /api/v4/groups': ctx => {
@@ -406,14 +379,15 @@ export function createApiHandler(opts: {
       const groupPath = str(ctx.input.path) ?? name;
       if (!name) throw paramError('name is missing');
       if (!groupPath) throw paramError('path is missing');
-      if (!isValidPath(groupPath)) {
-        throw badRequest(`Failed to save group {:path=>["${PATH_RULE_MESSAGE}"]}`);
-      }
       const parentId = int(ctx.input.parent_id);
       let parent: StoredGroup | undefined;
       if (parentId !== undefined) {
         parent = state.group(parentId);
         if (!parent) throw notFound('Parent Group');
+      }
+      const errors = pathErrors(groupPath, 'group', !parent);
+      if (errors.length) {
+        throw badRequest(`Failed to save group {:path=>${JSON.stringify(errors)}}`);
       }
       const fullPath = parent ? `${parent.full_path}/${groupPath}` : groupPath;
       if (state.pathTaken(fullPath)) {
@@ -423,7 +397,7 @@ export function createApiHandler(opts: {
       if (!['private', 'internal', 'public'].includes(visibility)) {
         throw paramError('visibility does not have a valid value');
       }
-      const group: StoredGroup = {
+      const group = state.groups.put({
         id: state.nextId('group'),
         name,
         path: groupPath,
@@ -432,9 +406,7 @@ export function createApiHandler(opts: {
         description: str(ctx.input.description) ?? '',
         visibility,
         created_at: new Date().toISOString(),
-      };
-      state.data.groups.push(group);
-      state.save();
+      });
       return { status: 201, body: groupJson(group) };
     },
 
@@ -444,7 +416,16 @@ export function createApiHandler(opts: {
       return { body: { ...groupJson(group), projects: [], shared_projects: [] } };
     },
 
-    'POST /api/v4/projects': ctx => {
+    'GET /api/v4/groups/:id/projects': ctx => {
+      const group = state.group(ctx.params.id);
+      if (!group) throw notFound('Group');
+      const ids = state.groupIds(group, bool(ctx.input.include_subgroups) ?? false);
+      return page(ctx, listProjects(ctx, ids), projectJson);
+    },
+
+    'GET /api/v4/projects': ctx => page(ctx, listProjects(ctx), projectJson),
+
+    'POST /api/v4/projects': async ctx => {
       const { input } = ctx;
       let name = str(input.name);
       let projectPath = str(input.path);
@@ -457,33 +438,35 @@ export function createApiHandler(opts: {
         .replace(/\s+/g, '-')
         .replace(/[^a-z0-9_.-]/g, '');
       name ??= projectPath;
-      if (!isValidPath(projectPath)) {
-        throw badRequest({ path: [PATH_RULE_MESSAGE] });
-      }
+      const errors = pathErrors(projectPath, 'project');
+      if (errors.length) throw badRequest({ path: errors });
+      if (!isValidProjectName(name)) throw badRequest({ name: [NAME_MESSAGE] });
       const namespaceKey = str(input.namespace_id) ?? str(input.namespace);
       if (!namespaceKey) {
         throw paramError('namespace_id is missing (the sandbox has no personal namespaces)');
       }
       const group = state.group(namespaceKey);
       if (!group) throw notFound('Namespace');
-      const fullPath = `${group.full_path}/${projectPath}`;
-      const lowerName = name.toLowerCase();
-      const nameTaken = state.data.projects.some(
-        p => p.namespace.id === group.id && p.name.toLowerCase() === lowerName,
-      );
-      if (state.pathTaken(fullPath)) {
-        throw badRequest({ path: ['has already been taken'], name: ['has already been taken'] });
-      }
-      if (nameTaken) throw badRequest({ name: ['has already been taken'] });
       const visibility = str(input.visibility) ?? 'private';
       if (!['private', 'internal', 'public'].includes(visibility)) {
         throw paramError('visibility does not have a valid value');
       }
       const defaultBranch = str(input.default_branch) || 'main';
-      if (!isValidBranchName(defaultBranch)) {
+      if (!(await isValidBranchName(defaultBranch))) {
         throw badRequest({ default_branch: ['is invalid'] });
       }
-      const project: StoredProject = {
+      const fullPath = `${group.full_path}/${projectPath}`;
+      // From here to the insert nothing awaits: of two concurrent creates
+      // of one path, exactly one passes the check.
+      const lowerName = name.toLowerCase();
+      const nameTaken = state.projects
+        .list({ parent: group.id })
+        .some(p => p.name.toLowerCase() === lowerName);
+      const taken = () => badRequest({ path: ['has already been taken'], name: ['has already been taken'] });
+      if (state.pathTaken(fullPath)) throw taken();
+      if (nameTaken) throw badRequest({ name: ['has already been taken'] });
+      const now = new Date().toISOString();
+      let project: StoredProject = {
         id: state.nextId('project'),
         name,
         path: projectPath,
@@ -493,96 +476,107 @@ export function createApiHandler(opts: {
         topics: stringList(input.topics) ?? stringList(input.tag_list) ?? [],
         default_branch: defaultBranch,
         visibility,
-        created_at: new Date().toISOString(),
+        created_at: now,
+        last_activity_at: now,
+        archived: false,
         marked_for_deletion_on: null,
         variables: [],
         protected_branches: [],
-        access_tokens: [],
-        pipelines: [],
       };
-      // A repository left behind without state (e.g. a lost gitlab.json) must not leak in.
-      repos.remove(fullPath);
-      repos.create(fullPath);
-      if (defaultBranch !== 'main') git.setDefaultBranch(fullPath, defaultBranch);
-      if (bool(input.initialize_with_readme)) {
-        repos.commit(fullPath, {
-          branch: defaultBranch,
-          message: 'Initial commit',
-          actions: [
-            {
-              action: 'create',
-              file_path: 'README.md',
-              content: `# ${name}\n${project.description ? `\n${project.description}\n` : ''}`,
-            },
-          ],
-        });
+      try {
+        state.projects.put(project);
+      } catch (error) {
+        if (error instanceof UniqueNameError) throw taken();
+        throw error;
       }
-      state.data.projects.push(project);
-      state.save();
-      return { status: 201, body: projectJson(project) };
+      try {
+        await repos.exclusive(fullPath, async () => {
+          // A repository left behind without state (e.g. lost state) must not leak in.
+          await repos.remove(fullPath);
+          await repos.create(fullPath, defaultBranch);
+        });
+        if (bool(input.initialize_with_readme)) {
+          const { sha } = await repos.commit(fullPath, {
+            branch: defaultBranch,
+            message: 'Initial commit',
+            actions: [
+              {
+                action: 'create',
+                file_path: 'README.md',
+                content: `# ${name}\n${project.description ? `\n${project.description}\n` : ''}`,
+              },
+            ],
+          });
+          await pushed(project, [{ ref: `refs/heads/${defaultBranch}`, before: ZERO_SHA, after: sha }]);
+          project = state.project(project.id) ?? project;
+        }
+      } catch (error) {
+        state.deleteProject(project.id);
+        await repos.remove(fullPath).catch(() => undefined);
+        throw error;
+      }
+      return { status: 201, body: await projectJson(project) };
     },
 
-    'GET /api/v4/projects/:id': ctx => ({ body: projectJson(projectOf(ctx)) }),
+    'GET /api/v4/projects/:id': async ctx => ({ body: await projectJson(projectOf(ctx)) }),
 
-    'DELETE /api/v4/projects/:id': ctx => {
+    'DELETE /api/v4/projects/:id': async ctx => {
       const project = projectOf(ctx);
       if (bool(ctx.input.permanently_remove)) {
         if (str(ctx.input.full_path) !== project.path_with_namespace) {
-          throw badRequest(
-            '`full_path` is incorrect. You must enter the complete path for the project.',
-          );
+          throw badRequest('`full_path` is incorrect. You must enter the complete path for the project.');
         }
         if (!project.marked_for_deletion_on) {
           throw badRequest('Project must be marked for deletion first.');
         }
-        state.data.projects = state.data.projects.filter(p => p.id !== project.id);
-        state.save();
-        repos.remove(project.path_with_namespace);
+        state.deleteProject(project.id);
+        await repos.exclusive(project.path_with_namespace, () => repos.remove(project.path_with_namespace));
         return { status: 202, body: { message: '202 Accepted' } };
       }
       if (project.marked_for_deletion_on) {
         throw badRequest('Project has been already marked for deletion');
       }
-      project.marked_for_deletion_on = today();
-      state.save();
+      state.projects.put({ ...project, marked_for_deletion_on: today() });
       return { status: 202, body: { message: '202 Accepted' } };
     },
 
-    'GET /api/v4/projects/:id/repository/tree': ctx => {
+    'POST /api/v4/projects/:id/archive': ctx => setArchived(ctx, true),
+    'POST /api/v4/projects/:id/unarchive': ctx => setArchived(ctx, false),
+
+    'GET /api/v4/projects/:id/repository/tree': async ctx => {
       const project = projectOf(ctx);
-      const sha = commitOf(project, ctx.input.ref);
+      await ensureRepo(project);
+      const sha = await commitOf(project, ctx.input.ref);
       if (!sha) throw notFound('Tree');
       const dir = (str(ctx.input.path) ?? '').replace(/^\/+|\/+$/g, '');
       const recursive = bool(ctx.input.recursive) ?? false;
-      const all = git.tree(project.path_with_namespace, sha);
-      if (dir && !all.some(e => e.path === dir && e.type === 'tree')) {
-        throw notFound('Tree');
-      }
+      const all = await git.tree(project.path_with_namespace, sha);
+      if (dir && !all.some(e => e.path === dir && e.type === 'tree')) throw notFound('Tree');
       const prefix = dir ? `${dir}/` : '';
       const entries = all.filter(
         e => e.path.startsWith(prefix) && (recursive || !e.path.slice(prefix.length).includes('/')),
       );
-      return paginate(ctx, entries);
+      return page(ctx, entries);
     },
 
-    'GET /api/v4/projects/:id/repository/commits': ctx => {
+    'GET /api/v4/projects/:id/repository/commits': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
       const full = project.path_with_namespace;
-      if (git.isEmpty(full)) return paginate(ctx, []);
-      const sha = commitOf(project, ctx.input.ref_name);
+      if (await git.isEmpty(full)) return page(ctx, []);
+      const sha = await commitOf(project, ctx.input.ref_name);
       if (!sha) throw notFound('Commit');
-      const { page, perPage } = pageOf(ctx);
+      const { page: n, perPage } = pageOf(ctx);
       const filePath = str(ctx.input.path) || undefined;
       // One more than a page tells whether there is a next page.
-      const shas = git.log(full, sha, { filePath, skip: (page - 1) * perPage, max: perPage + 1 });
-      return {
-        body: shas.slice(0, perPage).map(s => commitJson(project, git.commitInfo(full, s))),
-        headers: pageHeaders(ctx, page, perPage, shas.length > perPage),
-      };
+      const shas = await git.log(full, sha, { filePath, skip: (n - 1) * perPage, max: perPage + 1 });
+      const body = await Promise.all(shas.slice(0, perPage).map(async s => commitJson(project, await git.commitInfo(full, s))));
+      return { body, headers: pageHeaders(baseUrl, ctx, n, perPage, shas.length > perPage) };
     },
 
-    'POST /api/v4/projects/:id/repository/commits': ctx => {
-      const project = projectOf(ctx);
+    'POST /api/v4/projects/:id/repository/commits': async ctx => {
+      const project = writableProjectOf(ctx);
+      await ensureRepo(project);
       const full = project.path_with_namespace;
       const { input } = ctx;
       const branch = str(input.branch);
@@ -595,13 +589,11 @@ export function createApiHandler(opts: {
       else if (input.actions && typeof input.actions === 'object') rawActions = Object.values(input.actions);
       if (!rawActions) throw paramError('actions is missing');
       if (rawActions.length === 0) throw paramError('actions is empty');
-      if (!isValidBranchName(branch)) throw badRequest('Branch name is invalid');
+      if (!(await isValidBranchName(branch))) throw badRequest('Branch name is invalid');
 
       const actions: CommitAction[] = [];
-      rawActions.forEach((raw, i) => {
-        if (!raw || typeof raw !== 'object') {
-          throw paramError(`actions[${i}] is invalid`);
-        }
+      for (const [i, raw] of rawActions.entries()) {
+        if (!raw || typeof raw !== 'object') throw paramError(`actions[${i}] is invalid`);
         const a = raw as Input;
         const action = str(a.action);
         if (!action) throw paramError(`actions[${i}][action] is missing`);
@@ -612,13 +604,18 @@ export function createApiHandler(opts: {
           throw paramError(`actions[${i}][encoding] does not have a valid value`);
         }
         const content = str(a.content);
+        const executeFilemode = bool(a.execute_filemode);
         switch (action) {
           case 'create':
           case 'update':
-            actions.push({ action, file_path: filePath, content: content ?? '', encoding });
+            actions.push({ action, file_path: filePath, content: content ?? '', encoding, execute_filemode: executeFilemode });
             break;
           case 'delete':
             actions.push({ action, file_path: filePath });
+            break;
+          case 'chmod':
+            if (executeFilemode === undefined) throw paramError(`actions[${i}][execute_filemode] is missing`);
+            actions.push({ action, file_path: filePath, execute_filemode: executeFilemode });
             break;
           case 'move': {
             const previous = normalizeFilePath(a.previous_path, 'previous path');
@@ -627,21 +624,19 @@ export function createApiHandler(opts: {
               moved = { content, encoding };
             } else {
               const old =
-                git.readFile(full, branch, previous) ??
-                git.readFile(full, str(input.start_sha) ?? str(input.start_branch) ?? branch, previous);
+                (await git.readFile(full, branch, previous)) ??
+                (await git.readFile(full, str(input.start_sha) ?? str(input.start_branch) ?? branch, previous));
               if (!old) throw badRequest(`A file with this name doesn't exist: ${previous}`);
               moved = { content: old.toString('base64'), encoding: 'base64' };
             }
             actions.push({ action: 'delete', file_path: previous });
-            actions.push({ action: 'create', file_path: filePath, ...moved });
+            actions.push({ action: 'create', file_path: filePath, ...moved, execute_filemode: executeFilemode });
             break;
           }
-          case 'chmod':
-            throw badRequest('The sandbox does not support the chmod action');
           default:
             throw paramError(`actions[${i}][action] does not have a valid value`);
         }
-      });
+      }
 
       const authorName = str(input.author_name);
       const authorEmail = str(input.author_email);
@@ -650,44 +645,28 @@ export function createApiHandler(opts: {
           ? { name: authorName ?? 'Sandbox', email: authorEmail ?? 'sandbox@localhost' }
           : undefined;
 
-      let createdFrom: string | undefined;
-      if (!repos.resolve(full, branch)) {
+      let startSha: string | undefined;
+      if (!(await repos.resolve(full, `refs/heads/${branch}`))) {
         const start = str(input.start_sha) ?? str(input.start_branch);
         if (start) {
-          const startSha = repos.resolve(full, start);
+          startSha = await repos.resolve(full, start);
           if (!startSha) throw badRequest(`Invalid reference name: ${start}`);
-          git.createBranch(full, branch, startSha);
-          createdFrom = startSha;
-        } else if (!git.isEmpty(full)) {
+        } else if (!(await git.isEmpty(full))) {
           throw badRequest('You can only create or edit files when you are on a branch');
         }
       }
-      const beforeSha = repos.resolve(full, branch);
-      let sha: string;
+      let result: { sha: string; parent?: string };
       try {
-        sha = repos.commit(full, { branch, message, actions, author });
+        result = await repos.commit(full, { branch, message, actions, author, startSha });
       } catch (error) {
-        if (createdFrom) git.deleteBranch(full, branch, createdFrom);
         if (error instanceof GitActionError) throw badRequest(error.message);
         throw error;
       }
-      // A push to the default branch of a project with CI runs its pipeline.
-      if (branch === project.default_branch) {
-        const ciConfig = git.readFile(full, sha, CI_CONFIG_PATH);
-        if (ciConfig) {
-          recordPipeline(state, project, {
-            ref: branch,
-            sha,
-            beforeSha,
-            ciConfig: ciConfig.toString('utf8'),
-          });
-          state.save();
-        }
-      }
+      await pushed(project, [{ ref: `refs/heads/${branch}`, before: result.parent ?? ZERO_SHA, after: result.sha }]);
       return {
         status: 201,
         body: {
-          ...commitJson(project, git.commitInfo(full, sha)),
+          ...commitJson(project, await git.commitInfo(full, result.sha)),
           stats: { additions: 0, deletions: 0, total: 0 },
           status: null,
           project_id: project.id,
@@ -696,28 +675,52 @@ export function createApiHandler(opts: {
       };
     },
 
-    'GET /api/v4/projects/:id/repository/archive': ctx => {
+    'GET /api/v4/projects/:id/repository/compare': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
+      const full = project.path_with_namespace;
+      const fromRef = str(ctx.input.from);
+      const toRef = str(ctx.input.to);
+      if (!fromRef) throw paramError('from is missing');
+      if (!toRef) throw paramError('to is missing');
+      const from = await repos.resolve(full, fromRef);
+      const to = await repos.resolve(full, toRef);
+      if (!from || !to) throw notFound('Ref');
+      const straight = bool(ctx.input.straight) ?? false;
+      const base = straight ? from : (await git.mergeBase(full, from, to)) ?? from;
+      const shas = await git.log(full, to, { not: [base], reverse: true });
+      const commits = await Promise.all(shas.map(async s => commitJson(project, await git.commitInfo(full, s))));
+      const diffs = await git.diff(full, base, to);
+      return {
+        body: {
+          commit: commits[commits.length - 1] ?? null,
+          commits,
+          diffs,
+          compare_timeout: false,
+          compare_same_ref: from === to,
+          web_url: `${baseUrl}/${full}/-/compare/${from}...${to}`,
+        },
+      };
+    },
+
+    'GET /api/v4/projects/:id/repository/archive': async ctx => {
+      const project = projectOf(ctx);
+      await ensureRepo(project);
       const full = project.path_with_namespace;
       const ref = str(ctx.input.sha) || project.default_branch;
-      const sha = repos.resolve(full, ref);
+      const sha = await repos.resolve(full, ref);
       if (!sha) throw notFound('Commit');
       const ext = (ctx.params.format ?? str(ctx.input.format) ?? 'tar.gz').toLowerCase();
       const format = ARCHIVE_FORMATS.get(ext);
       if (!format) throw notFound('Format');
       const subPath = (str(ctx.input.path) ?? '').replace(/^\/+|\/+$/g, '') || undefined;
-      if (subPath && !git.tree(full, sha).some(e => e.path === subPath)) {
-        throw notFound('Path');
-      }
+      if (subPath && !(await git.tree(full, sha)).some(e => e.path === subPath)) throw notFound('Path');
       const safeRef = ref.replace(/[^A-Za-z0-9_.-]/g, '-');
       const prefix = `${project.path}-${safeRef}-${sha}${subPath ? `-${subPath.replace(/\//g, '-')}` : ''}/`;
       const child = git.archive(full, sha, { format, prefix, subPath });
       ctx.res.status(200);
       ctx.res.setHeader('Content-Type', format === 'zip' ? 'application/zip' : 'application/octet-stream');
-      ctx.res.setHeader(
-        'Content-Disposition',
-        `attachment; filename="${prefix.slice(0, -1)}.${format}"`,
-      );
+      ctx.res.setHeader('Content-Disposition', `attachment; filename="${prefix.slice(0, -1)}.${format}"`);
       child.stdout!.pipe(ctx.res);
       ctx.res.on('close', () => {
         if (child.exitCode === null) child.kill();
@@ -725,15 +728,16 @@ export function createApiHandler(opts: {
       return undefined;
     },
 
-    'GET /api/v4/projects/:id/repository/files/:file_path/raw': ctx => {
+    'GET /api/v4/projects/:id/repository/files/:file_path/raw': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
       const full = project.path_with_namespace;
       const ref = str(ctx.input.ref) || project.default_branch;
-      const sha = repos.resolve(full, ref);
+      const sha = await repos.resolve(full, ref);
       if (!sha) throw notFound('Commit');
       const filePath = ctx.params.file_path;
-      const blobId = git.blobId(full, sha, filePath);
-      const content = blobId ? git.readBlob(full, blobId) : undefined;
+      const blobId = await git.blobId(full, sha, filePath);
+      const content = blobId ? await git.readBlob(full, blobId) : undefined;
       if (!blobId || !content) throw notFound('File');
       const { res } = ctx;
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -755,17 +759,18 @@ export function createApiHandler(opts: {
       return undefined;
     },
 
-    'GET /api/v4/projects/:id/repository/files/:file_path': ctx => {
+    'GET /api/v4/projects/:id/repository/files/:file_path': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
       const full = project.path_with_namespace;
       const ref = str(ctx.input.ref) || project.default_branch;
-      const sha = repos.resolve(full, ref);
+      const sha = await repos.resolve(full, ref);
       if (!sha) throw notFound('Commit');
       const filePath = ctx.params.file_path;
-      const blobId = git.blobId(full, sha, filePath);
-      const content = blobId ? git.readBlob(full, blobId) : undefined;
-      if (!blobId || !content) throw notFound('File');
-      const lastCommit = git.log(full, sha, { filePath, max: 1 })[0] ?? sha;
+      const blob = await git.blob(full, sha, filePath);
+      const content = blob ? await git.readBlob(full, blob.id) : undefined;
+      if (!blob || !content) throw notFound('File');
+      const lastCommit = (await git.log(full, sha, { filePath, max: 1 }))[0] ?? sha;
       const body = {
         file_name: filePath.split('/').pop(),
         file_path: filePath,
@@ -773,45 +778,80 @@ export function createApiHandler(opts: {
         encoding: 'base64',
         content_sha256: createHash('sha256').update(content).digest('hex'),
         ref,
-        blob_id: blobId,
+        blob_id: blob.id,
         commit_id: sha,
         last_commit_id: lastCommit,
-        execute_filemode: false,
+        execute_filemode: blob.mode === '100755',
         content: content.toString('base64'),
       };
       const headers = {
         'X-Gitlab-File-Name': encodeURIComponent(body.file_name!),
         'X-Gitlab-File-Path': encodeURIComponent(filePath),
         'X-Gitlab-Ref': encodeURIComponent(ref),
-        'X-Gitlab-Blob-Id': blobId,
+        'X-Gitlab-Blob-Id': blob.id,
         'X-Gitlab-Commit-Id': sha,
         'X-Gitlab-Last-Commit-Id': lastCommit,
         'X-Gitlab-Content-Sha256': body.content_sha256,
         'X-Gitlab-Size': String(content.length),
         'X-Gitlab-Encoding': 'base64',
+        'X-Gitlab-Execute-Filemode': String(body.execute_filemode),
       };
       return { body, headers };
     },
 
-    'GET /api/v4/projects/:id/repository/branches': ctx => {
+    'GET /api/v4/projects/:id/repository/branches': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
       const search = str(ctx.input.search);
-      const branches = git
-        .branches(project.path_with_namespace)
-        .filter(b => !search || b.name.includes(search));
-      return paginate(ctx, branches.map(b => branchJson(project, b.name, b.sha)));
+      const branches = (await git.branches(project.path_with_namespace)).filter(b => !search || b.name.includes(search));
+      return page(ctx, branches, b => branchJson(project, b.name, b.sha));
     },
 
-    'GET /api/v4/projects/:id/repository/branches/:branch': ctx => {
+    'POST /api/v4/projects/:id/repository/branches': async ctx => {
+      const project = writableProjectOf(ctx);
+      await ensureRepo(project);
+      const full = project.path_with_namespace;
+      const name = str(ctx.input.branch);
+      const ref = str(ctx.input.ref);
+      if (!name) throw paramError('branch is missing');
+      if (!ref) throw paramError('ref is missing');
+      if (!(await isValidBranchName(name))) throw badRequest('Branch name is invalid');
+      const sha = await repos.resolve(full, ref);
+      if (!sha) throw badRequest(`Invalid reference name: ${ref}`);
+      const created = await repos.exclusive(full, async () => {
+        if (await repos.resolve(full, `refs/heads/${name}`)) return false;
+        await git.createBranch(full, name, sha);
+        return true;
+      });
+      if (!created) throw badRequest('Branch already exists');
+      await pushed(project, [{ ref: `refs/heads/${name}`, before: ZERO_SHA, after: sha }]);
+      return { status: 201, body: await branchJson(project, name, sha) };
+    },
+
+    'GET /api/v4/projects/:id/repository/branches/:branch': async ctx => {
       const project = projectOf(ctx);
+      await ensureRepo(project);
       const name = ctx.params.branch;
-      const branch = git.branches(project.path_with_namespace).find(b => b.name === name);
+      const branch = (await git.branches(project.path_with_namespace)).find(b => b.name === name);
       if (!branch) throw notFound('Branch');
-      return { body: branchJson(project, branch.name, branch.sha) };
+      return { body: await branchJson(project, branch.name, branch.sha) };
     },
 
-    'GET /api/v4/projects/:id/protected_branches': ctx =>
-      paginate(ctx, projectOf(ctx).protected_branches.map(protectedBranchJson)),
+    'DELETE /api/v4/projects/:id/repository/branches/:branch': async ctx => {
+      const project = writableProjectOf(ctx);
+      await ensureRepo(project);
+      const full = project.path_with_namespace;
+      const name = ctx.params.branch;
+      const sha = await repos.resolve(full, `refs/heads/${name}`);
+      if (!sha) throw notFound('Branch');
+      if (name === project.default_branch) throw new HttpError(405, { message: 'Cannot remove HEAD branch' });
+      if (isProtected(project, name)) throw new HttpError(405, { message: 'Protected branch cant be removed' });
+      await repos.exclusive(full, () => git.deleteBranch(full, name, sha));
+      await pushed(project, [{ ref: `refs/heads/${name}`, before: sha, after: ZERO_SHA }]);
+      return { status: 204 };
+    },
+
+    'GET /api/v4/projects/:id/protected_branches': ctx => page(ctx, projectOf(ctx).protected_branches, protectedBranchJson),
 
     'POST /api/v4/projects/:id/protected_branches': ctx => {
       const project = projectOf(ctx);
@@ -821,9 +861,7 @@ export function createApiHandler(opts: {
       const level = (field: string, allowed: number[], fallback: number) => {
         if (input[field] === undefined || input[field] === '') return fallback;
         const value = int(input[field]);
-        if (value === undefined || !allowed.includes(value)) {
-          throw paramError(`${field} does not have a valid value`);
-        }
+        if (value === undefined || !allowed.includes(value)) throw paramError(`${field} does not have a valid value`);
         return value;
       };
       const push = level('push_access_level', [0, 30, 40, 60], 40);
@@ -841,8 +879,7 @@ export function createApiHandler(opts: {
         allow_force_push: bool(input.allow_force_push) ?? false,
         code_owner_approval_required: bool(input.code_owner_approval_required) ?? false,
       };
-      project.protected_branches.push(pb);
-      state.save();
+      state.projects.put({ ...project, protected_branches: [...project.protected_branches, pb] });
       return { status: 201, body: protectedBranchJson(pb) };
     },
 
@@ -854,17 +891,13 @@ export function createApiHandler(opts: {
 
     'DELETE /api/v4/projects/:id/protected_branches/:name': ctx => {
       const project = projectOf(ctx);
-      const before = project.protected_branches.length;
-      project.protected_branches = project.protected_branches.filter(b => b.name !== ctx.params.name);
-      if (project.protected_branches.length === before) {
-        throw new HttpError(404, { message: '404 Not found' });
-      }
-      state.save();
+      const kept = project.protected_branches.filter(b => b.name !== ctx.params.name);
+      if (kept.length === project.protected_branches.length) throw new HttpError(404, { message: '404 Not found' });
+      state.projects.put({ ...project, protected_branches: kept });
       return { status: 204 };
     },
 
-    'GET /api/v4/projects/:id/variables': ctx =>
-      paginate(ctx, projectOf(ctx).variables.map(variableJson)),
+    'GET /api/v4/projects/:id/variables': ctx => page(ctx, projectOf(ctx).variables, variableJson),
 
     'POST /api/v4/projects/:id/variables': ctx => {
       const project = projectOf(ctx);
@@ -884,20 +917,21 @@ export function createApiHandler(opts: {
       if (variableType !== 'env_var' && variableType !== 'file') {
         throw paramError('variable_type does not have a valid value');
       }
-      const masked = (bool(input.masked) ?? false) || (bool(input.masked_and_hidden) ?? false);
+      const hidden = bool(input.masked_and_hidden) ?? false;
+      const masked = (bool(input.masked) ?? false) || hidden;
       if (masked && !canMask(value)) throw badRequest({ value: ['is invalid'] });
       const variable: StoredVariable = {
         key,
         value,
         variable_type: variableType,
         masked,
+        ...(hidden ? { hidden } : {}),
         protected: bool(input.protected) ?? false,
         raw: bool(input.raw) ?? false,
         environment_scope: scope,
         description: str(input.description) ?? null,
       };
-      project.variables.push(variable);
-      state.save();
+      state.projects.put({ ...project, variables: [...project.variables, variable] });
       return { status: 201, body: variableJson(variable) };
     },
 
@@ -914,6 +948,12 @@ export function createApiHandler(opts: {
       if (variableType !== 'env_var' && variableType !== 'file') {
         throw paramError('variable_type does not have a valid value');
       }
+      if (input.masked_and_hidden !== undefined && (bool(input.masked_and_hidden) ?? false) !== (existing.hidden ?? false)) {
+        throw badRequest('The visibility setting cannot be changed for existing variables.');
+      }
+      if (existing.hidden && input.masked !== undefined && bool(input.masked) === false) {
+        throw badRequest('The visibility setting cannot be changed for existing variables.');
+      }
       const updated: StoredVariable = {
         ...existing,
         value: str(input.value) ?? existing.value,
@@ -924,27 +964,23 @@ export function createApiHandler(opts: {
         environment_scope: str(input.environment_scope) || existing.environment_scope,
         description: str(input.description) ?? existing.description,
       };
-      if (updated.masked && !canMask(updated.value)) {
-        throw badRequest({ value: ['is invalid'] });
-      }
+      if (updated.masked && !canMask(updated.value)) throw badRequest({ value: ['is invalid'] });
       if (
         updated.environment_scope !== existing.environment_scope &&
-        project.variables.some(
-          v => v.key === updated.key && v.environment_scope === updated.environment_scope,
-        )
+        project.variables.some(v => v.key === updated.key && v.environment_scope === updated.environment_scope)
       ) {
         throw badRequest({ key: [`(${updated.key}) has already been taken`] });
       }
-      project.variables[index] = updated;
-      state.save();
+      const variables = [...project.variables];
+      variables[index] = updated;
+      state.projects.put({ ...project, variables });
       return { body: variableJson(updated) };
     },
 
     'DELETE /api/v4/projects/:id/variables/:key': ctx => {
       const project = projectOf(ctx);
       const [index] = findVariable(project, ctx);
-      project.variables.splice(index, 1);
-      state.save();
+      state.projects.put({ ...project, variables: project.variables.filter((_v, i) => i !== index) });
       return { status: 204 };
     },
 
@@ -965,7 +1001,8 @@ export function createApiHandler(opts: {
       if (sort !== 'asc' && sort !== 'desc') throw paramError('sort does not have a valid value');
       const key = (pl: StoredPipeline): string | number =>
         orderBy === 'user_id' || orderBy === 'id' ? pl.id : pl[orderBy as 'status' | 'ref' | 'updated_at'];
-      const pipelines = (project.pipelines ?? [])
+      const pipelines = state.pipelines
+        .list({ parent: project.id })
         .filter(pl => filters.every(([field, value]) => !value || pl[field] === value))
         .sort((a, b) => {
           const [ka, kb] = [key(a), key(b)];
@@ -973,104 +1010,39 @@ export function createApiHandler(opts: {
           if (ka !== kb) order = ka < kb ? -1 : 1;
           return sort === 'asc' ? order : -order;
         });
-      return paginate(
-        ctx,
-        pipelines.map(pl => pipelineShapes.basic(project, pl)),
-      );
+      return page(ctx, pipelines, pl => pipelineShapes.basic(project, pl));
     },
 
-    'GET /api/v4/projects/:id/pipelines/:pipeline_id': ctx => {
+    'GET /api/v4/projects/:id/pipelines/:pipeline_id': async ctx => {
       const project = projectOf(ctx);
       const pipeline = pipelineOf(project, ctx);
-      return { body: pipelineShapes.full(project, pipeline, commitOfPipeline(project, pipeline)) };
+      return { body: pipelineShapes.full(project, pipeline, await commitOfPipeline(project, pipeline)) };
     },
 
-    'GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs': ctx => {
+    'GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs': async ctx => {
       const project = projectOf(ctx);
       const pipeline = pipelineOf(project, ctx);
       const scope = stringList(ctx.input.scope ?? ctx.input['scope[]']);
-      const commit = commitOfPipeline(project, pipeline);
+      const commit = await commitOfPipeline(project, pipeline);
       const jobs = [...pipeline.jobs]
         .filter(j => !scope || scope.length === 0 || scope.includes(j.status))
         .sort((a, b) => b.id - a.id);
-      return paginate(
-        ctx,
-        jobs.map(j => pipelineShapes.job(project, pipeline, j, commit)),
-      );
-    },
-
-    'GET /api/v4/projects/:id/access_tokens': ctx =>
-      paginate(ctx, projectOf(ctx).access_tokens.map(tokenJson)),
-
-    'POST /api/v4/projects/:id/access_tokens': ctx => {
-      const project = projectOf(ctx);
-      const { input } = ctx;
-      const name = str(input.name);
-      if (!name) throw paramError('name is missing');
-      const scopes = stringList(input.scopes);
-      if (!scopes || scopes.length === 0) throw paramError('scopes is missing');
-      if (scopes.some(s => !TOKEN_SCOPES.includes(s))) {
-        throw paramError('scopes does not have a valid value');
-      }
-      const expiresAt = str(input.expires_at) || null;
-      if (expiresAt !== null) {
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(expiresAt) || Number.isNaN(Date.parse(expiresAt))) {
-          throw paramError('expires_at is invalid');
-        }
-        if (expiresAt < today()) {
-          throw badRequest('Expiration date must be in the future');
-        }
-      }
-      const accessLevel = input.access_level === undefined ? 40 : int(input.access_level);
-      if (accessLevel === undefined || ![10, 20, 30, 40, 50].includes(accessLevel)) {
-        throw paramError('access_level does not have a valid value');
-      }
-      const token = `glpat-${randomBytes(15).toString('base64url')}`;
-      const stored: StoredAccessToken = {
-        id: state.nextId('access_token'),
-        name,
-        description: str(input.description) ?? null,
-        scopes,
-        access_level: accessLevel,
-        expires_at: expiresAt,
-        created_at: new Date().toISOString(),
-        revoked: false,
-        token_sha256: sha256(token),
-      };
-      project.access_tokens.push(stored);
-      state.save();
-      return { status: 201, body: { ...tokenJson(stored), token } };
-    },
-
-    'GET /api/v4/projects/:id/access_tokens/:token_id': ctx => {
-      const token = projectOf(ctx).access_tokens.find(t => String(t.id) === ctx.params.token_id);
-      if (!token) throw notFound('');
-      return { body: tokenJson(token) };
-    },
-
-    'DELETE /api/v4/projects/:id/access_tokens/:token_id': ctx => {
-      const token = projectOf(ctx).access_tokens.find(t => String(t.id) === ctx.params.token_id);
-      if (!token || token.revoked) throw notFound('');
-      token.revoked = true;
-      state.save();
-      return { status: 204 };
+      return page(ctx, jobs, j => pipelineShapes.job(project, pipeline, j, commit));
     },
   };
 
   /** The pipeline `:pipeline_id` of `project`. */
   function pipelineOf(project: StoredProject, ctx: Ctx): StoredPipeline {
     const id = ctx.params.pipeline_id;
-    const pipeline = /^\d+$/.test(id)
-      ? (project.pipelines ?? []).find(pl => pl.id === Number(id))
-      : undefined;
-    if (!pipeline) throw new HttpError(404, { message: '404 Not found' });
+    const pipeline = /^\d+$/.test(id) ? state.pipelines.get(id) : undefined;
+    if (!pipeline || pipeline.project_id !== project.id) throw new HttpError(404, { message: '404 Not found' });
     return pipeline;
   }
 
   /** The commit a pipeline ran for; undefined once it is gone from the repository. */
-  function commitOfPipeline(project: StoredProject, pipeline: StoredPipeline): CommitInfo | undefined {
+  async function commitOfPipeline(project: StoredProject, pipeline: StoredPipeline): Promise<CommitInfo | undefined> {
     try {
-      return git.commitInfo(project.path_with_namespace, pipeline.sha);
+      return await git.commitInfo(project.path_with_namespace, pipeline.sha);
     } catch {
       return undefined;
     }
@@ -1086,14 +1058,20 @@ export function createApiHandler(opts: {
     if (matches.length === 0) throw notFound('Variable');
     if (matches.length > 1) {
       throw new HttpError(409, {
-        message:
-          "There are multiple variables with provided parameters. Please use 'filter[environment_scope]'",
+        message: "There are multiple variables with provided parameters. Please use 'filter[environment_scope]'",
       });
     }
     return matches[0];
   }
 
-  return (req: Request, res: Response, next: NextFunction) => {
+  const handlers = {
+    ...core,
+    ...tokenHandlers(kit),
+    ...hookHandlers(kit),
+    ...mergeRequestHandlers(kit),
+  } as Record<GitLabApiOperation, Handler>;
+
+  const handler: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     if (!(req.path === '/api/v4' || req.path.startsWith('/api/v4/'))) {
       next();
       return;
@@ -1103,51 +1081,48 @@ export function createApiHandler(opts: {
       res.status(404).json({ message: '404 Not Found' });
       return;
     }
-    const body =
-      req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Input) : {};
-    const ctx: Ctx = {
-      req,
-      res,
-      params: route.params,
-      input: { ...(req.query as Input), ...body },
-    };
-    try {
-      const reply = handlers[route.operation](ctx);
-      if (!reply) return;
-      if (reply.headers) res.set(reply.headers);
-      res.status(reply.status ?? 200);
-      if (reply.status === 204) res.end();
-      else res.json(reply.body);
-    } catch (error) {
-      if (error instanceof HttpError) {
-        res.status(error.status).json(error.body);
-        return;
-      }
-      next(error);
-    }
+    const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Input) : {};
+    const ctx: Ctx = { req, res, params: route.params, input: { ...(req.query as Input), ...body } };
+    Promise.resolve()
+      .then(() => handlers[route.operation](ctx))
+      .then(reply => {
+        if (!reply) return;
+        if (reply.headers) res.set(reply.headers);
+        res.status(reply.status ?? 200);
+        if (reply.status === 204) res.end();
+        else res.json(reply.body);
+      })
+      .catch(error => {
+        if (error instanceof HttpError) {
+          res.status(error.status).json(error.body);
+          return;
+        }
+        next(error);
+      });
   };
+
+  return { handler, kit, hooks };
 }
 
 /**
  * Requires a token, as GitLab does: `PRIVATE-TOKEN`, `JOB-TOKEN`,
  * `Authorization: Bearer`, or `private_token` / `access_token` in the query.
- * Any non-empty token is accepted; none is recorded.
+ * Any non-empty token is accepted, except a project access token that has
+ * been revoked or has expired; none is recorded.
  */
-export const requireToken: RequestHandler = (req, res, next) => {
-  const header = (name: string) => {
-    const value = req.headers[name];
-    return typeof value === 'string' ? value.trim() : '';
+export function requireToken(state: GitLabState): RequestHandler {
+  return (req, res, next) => {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value.trim() : '';
+    };
+    const query = req.query.private_token ?? req.query.access_token;
+    const token =
+      credentialsOf(req)?.token || header('job-token') || (typeof query === 'string' ? query : '');
+    if (token && !isDeadProjectToken(state, token)) {
+      next();
+      return;
+    }
+    res.status(401).json({ message: '401 Unauthorized' });
   };
-  const bearer = /^Bearer\s+(\S+)/i.exec(header('authorization'))?.[1];
-  const query = req.query.private_token ?? req.query.access_token;
-  if (
-    header('private-token') ||
-    header('job-token') ||
-    bearer ||
-    (typeof query === 'string' && query)
-  ) {
-    next();
-    return;
-  }
-  res.status(401).json({ message: '401 Unauthorized' });
-};
+}

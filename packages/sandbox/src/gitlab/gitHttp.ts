@@ -1,7 +1,24 @@
 import { spawn } from 'node:child_process';
 import { Request, Response } from 'express';
-import { GitRepos } from '../git';
+import { GitRepos, ZERO_SHA } from '../git';
+import type { ApiKit } from './api';
+import { RefUpdate } from './hooks';
 import { GitHttpRequest } from './operations';
+import { StoredProject } from './state';
+import { credentialsOf, gitAccess } from './tokens';
+
+/** What serving git needs from the fake. */
+export interface GitHttpContext {
+  repos: GitRepos;
+  kit: ApiKit;
+  /** Token that may read and write every repository. */
+  adminToken: string;
+}
+
+function refuse(res: Response, status: number, message: string) {
+  if (status === 401) res.set('WWW-Authenticate', 'Basic realm="GitLab"');
+  res.status(status).type('text/plain').send(`${message}\n`);
+}
 
 /**
  * Serves git's smart HTTP protocol (clone, fetch, push) for the bare
@@ -14,30 +31,76 @@ import { GitHttpRequest } from './operations';
  * `Content-Type:`, cache headers) are parsed and the rest of its output is
  * streamed back.
  *
- * Auth is GitLab-like but permissive: Basic auth with any user and password
- * (e.g. `gitlab-ci-token:<token>`) or a Bearer token is accepted; without
- * credentials, clones and fetches work and pushes are challenged with 401 +
+ * Auth is GitLab's: Basic auth with any user name (e.g. `gitlab-ci-token`)
+ * and, as password, the admin token or an active access token or deploy
+ * token of this project whose scopes allow the operation (Bearer and
+ * PRIVATE-TOKEN work too). Wrong credentials get 401, too weak ones 403.
+ * Without credentials, clones and fetches still work (the sandbox's
+ * repositories are readable by anyone on the machine, which the e2e tests
+ * and `git clone` on a laptop rely on) and pushes are challenged with 401 +
  * `WWW-Authenticate: Basic`, so a git client retries with its credentials.
+ * Pushes to an archived project are refused (403). A push holds the
+ * repository's lock (API commits wait), and the refs it moved are reported
+ * to {@link ApiKit.pushed} (pipelines, push hooks).
  */
-export function serveGit(
+export async function serveGit(
+  ctx: GitHttpContext,
+  project: StoredProject,
+  git: GitHttpRequest,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const { repos, kit } = ctx;
+  const isPush = git.operation === 'git-receive-pack' || git.operation === 'git-receive-pack:advertise';
+  const credentials = credentialsOf(req);
+  const access = credentials ? gitAccess(kit.state, ctx.adminToken, project, credentials.token) : undefined;
+  if (!credentials && isPush) {
+    refuse(res, 401, 'HTTP Basic: Access denied');
+    return;
+  }
+  if (access && !access.known) {
+    refuse(res, 401, 'HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you\'re required to use a token instead of a password.');
+    return;
+  }
+  if (access && !(isPush ? access.write : access.read)) {
+    refuse(res, 403, isPush ? 'You are not allowed to push code to this project.' : 'You are not allowed to download code from this project.');
+    return;
+  }
+  if (isPush && project.archived) {
+    refuse(res, 403, 'You are not allowed to push code to an archived project.');
+    return;
+  }
+  const user = credentials ? credentials.user || 'oauth2' : undefined;
+  if (git.operation !== 'git-receive-pack') {
+    runBackend(repos, git, req, res, user);
+    return;
+  }
+  const full = project.path_with_namespace;
+  const updates = await repos.exclusive(full, async () => {
+    const before = await kit.git.refs(full);
+    await new Promise<void>(resolve => {
+      runBackend(repos, git, req, res, user, resolve);
+    });
+    const after = await kit.git.refs(full);
+    const moved: RefUpdate[] = [];
+    for (const ref of new Set([...before.keys(), ...after.keys()])) {
+      const [b, a] = [before.get(ref) ?? ZERO_SHA, after.get(ref) ?? ZERO_SHA];
+      if (a !== b) moved.push({ ref, before: b, after: a });
+    }
+    return moved;
+  });
+  await kit.pushed(project, updates);
+}
+
+/** Runs `git http-backend` for one request; `done` when it has exited. */
+function runBackend(
   repos: GitRepos,
   git: GitHttpRequest,
   req: Request,
   res: Response,
+  user: string | undefined,
+  done: () => void = () => undefined,
 ): void {
-  const user = authenticatedUser(req);
-  const isPush =
-    git.operation === 'git-receive-pack' ||
-    git.operation === 'git-receive-pack:advertise';
-  if (isPush && !user) {
-    res
-      .status(401)
-      .set('WWW-Authenticate', 'Basic realm="GitLab"')
-      .type('text/plain')
-      .send('HTTP Basic: Access denied\n');
-    return;
-  }
-
   const queryIndex = req.originalUrl.indexOf('?');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -45,6 +108,8 @@ export function serveGit(
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_PROJECT_ROOT: repos.rootDir,
     GIT_HTTP_EXPORT_ALL: '1',
+    // Pushes are allowed (the fake has authenticated them already).
+    GIT_CONFIG_PARAMETERS: "'http.receivepack'='true'",
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
     REQUEST_METHOD: req.method,
@@ -66,6 +131,14 @@ export function serveGit(
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let finished = false;
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      done();
+    }
+  };
+  child.on('close', finish);
 
   let stderr = '';
   child.stderr.on('data', chunk => {
@@ -109,30 +182,13 @@ export function serveGit(
     res.end();
   });
   child.on('error', error => {
+    finish();
     if (!res.headersSent) {
       res.status(500).type('text/plain').send(`cannot run git http-backend: ${error.message}\n`);
     } else {
       res.destroy(error);
     }
   });
-}
-
-/** The user of Basic auth, `oauth2` for a Bearer token, or undefined. */
-function authenticatedUser(req: Request): string | undefined {
-  const header = req.headers.authorization ?? '';
-  const basic = /^Basic\s+(.+)$/i.exec(header);
-  if (basic) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const user = colon >= 0 ? decoded.slice(0, colon) : decoded;
-    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-    if (user || password) return user || 'oauth2';
-    return undefined;
-  }
-  if (/^Bearer\s+\S+/i.test(header)) return 'oauth2';
-  const privateToken = req.headers['private-token'];
-  if (typeof privateToken === 'string' && privateToken) return 'oauth2';
-  return undefined;
 }
 
 /** Where the CGI header block ends (`\r\n\r\n` or `\n\n`). */

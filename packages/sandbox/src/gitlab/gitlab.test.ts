@@ -189,7 +189,13 @@ describe('gitlabFake', () => {
       expect.objectContaining({ id: token.id, name: 'ci', access_level: 40, expires_at: '2099-01-01', active: true }),
     ]);
     expect(tokens[0].token).toBeUndefined();
-    expect(fs.readFileSync(path.join(root, 'data', 'gitlab.json'), 'utf8')).not.toContain(token.token);
+    const saved = fs
+      .readdirSync(path.join(root, 'data'))
+      .filter(f => f.startsWith('gitlab.db'))
+      .map(f => fs.readFileSync(path.join(root, 'data', f)).toString('latin1'))
+      .join('\n');
+    expect(saved).toContain('"name":"ci"');
+    expect(saved).not.toContain(token.token);
 
     const conflict = await rejectionOf(
       client.createProject({ groupPath: 'apps', name: 'x', description: '', topics: [] }),
@@ -311,7 +317,11 @@ describe('gitlabFake', () => {
     await git(['commit', '--quiet', '-m', 'Pushed over HTTP'], clone);
     // Without credentials a push is challenged (and git cannot prompt).
     await expect(git(['push', '--quiet', 'origin', 'main'], clone)).rejects.toThrow();
-    const withToken = `${base.replace('://', '://gitlab-ci-token:glpat-abc@')}/apps/x.git`;
+    // A token GitLab does not know is refused too.
+    const withUnknown = `${base.replace('://', '://gitlab-ci-token:glpat-abc@')}/apps/x.git`;
+    await expect(git(['push', '--quiet', withUnknown, 'main'], clone)).rejects.toThrow();
+    // The admin token (as in app-config.yaml) pushes to every project.
+    const withToken = `${base.replace('://', '://gitlab-ci-token:sandbox-token@')}/apps/x.git`;
     await git(['push', '--quiet', withToken, 'main'], clone);
 
     const pushed = await api(`/projects/${project.id}/repository/files/pushed.txt/raw?ref=main`);
@@ -332,7 +342,7 @@ describe('gitlabFake', () => {
 
     const missing = await rejectionOf(git(['clone', '--quiet', `${base}/apps/nope.git`, path.join(root, 'nope')]));
     expect(missing.message).toMatch(/not found|404/i);
-  });
+  }, 30_000);
 
   it('inflates gzip-compressed git requests', async () => {
     await seedProject();

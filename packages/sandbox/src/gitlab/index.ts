@@ -1,14 +1,12 @@
 /**
  * The sandbox's GitLab: the v4 REST API the golden path and Backstage's
  * GitLab UrlReader use, and git over HTTP (clone, fetch, push), backed by
- * real bare repositories. State lives in `<dataDir>/gitlab.json` and
+ * real bare repositories. State lives in `<dataDir>/gitlab.db` (SQLite) and
  * `<dataDir>/git/`, so it survives a restart.
  */
-import path from 'node:path';
 import express, { ErrorRequestHandler } from 'express';
-import { GitRepos } from '../git';
-import { SandboxFakeFactory } from '../server';
-import { createApiHandler, requireToken } from './api';
+import { SandboxFakeFactory, SeedService } from '../server';
+import { createGitLabApi, requireToken } from './api';
 import { serveGit } from './gitHttp';
 import { gitlabOperationOf, matchGitRequest } from './operations';
 import { GitLabState } from './state';
@@ -36,7 +34,8 @@ const BODY_LIMIT = '100mb';
  */
 export const gitlabFake: SandboxFakeFactory = env => {
   const state = new GitLabState(env.dataDir);
-  const repos = new GitRepos(path.join(env.dataDir, 'git'));
+  const repos = env.repos;
+  const api = createGitLabApi({ state, repos, baseUrl: env.urls.gitlab });
   const router = express.Router();
 
   // Git over HTTP first: its bodies are streamed to git, never parsed.
@@ -47,28 +46,43 @@ export const gitlabFake: SandboxFakeFactory = env => {
       return;
     }
     const project = state.project(git.projectPath);
-    if (!project || !repos.exists(project.path_with_namespace)) {
+    const notFound = () =>
       res
         .status(404)
         .type('text/plain')
-        .send(
-          "The project you were looking for could not be found or you don't have permission to view it.\n",
-        );
+        .send("The project you were looking for could not be found or you don't have permission to view it.\n");
+    if (!project) {
+      notFound();
       return;
     }
-    serveGit(repos, { ...git, projectPath: project.path_with_namespace }, req, res);
+    Promise.resolve()
+      .then(async () => {
+        await api.kit.ensureRepo(project);
+        if (!repos.exists(project.path_with_namespace)) return notFound();
+        return serveGit(
+          { repos, kit: api.kit, adminToken: env.adminToken },
+          project,
+          { ...git, projectPath: project.path_with_namespace },
+          req,
+          res,
+        );
+      })
+      .catch(next);
   });
 
   // The REST API: token required, JSON and form bodies.
   router.use(
     '/api/v4',
-    requireToken,
+    requireToken(state),
     express.json({ limit: BODY_LIMIT }),
     express.urlencoded({ extended: true, limit: BODY_LIMIT }),
   );
-  router.use(createApiHandler({ state, repos, baseUrl: env.urls.gitlab }));
+  router.use(api.handler);
 
-  router.use(createWebHandler({ state, repos }));
+  const web = createWebHandler({ state, repos });
+  router.use((req, res, next) => {
+    web(req, res, next).catch(next);
+  });
 
   router.use((_req, res) => {
     res.status(404).json({ message: '404 Not Found' });
@@ -91,5 +105,58 @@ export const gitlabFake: SandboxFakeFactory = env => {
   };
   router.use(onError);
 
-  return { router, operationOf: gitlabOperationOf };
+  /** Both projects of each service (topic golden-path-idp), with repositories made on first use. */
+  const seed = async (services: SeedService[]) => {
+    const apps = state.group('apps')!;
+    const gitops = state.group('platform/gitops')!;
+    const now = new Date().toISOString();
+    const lazy: [string, Record<string, string>][] = [];
+    state.store.transaction(() => {
+      for (const { name } of services) {
+        for (const [group, projectPath, files] of [
+          [apps, name, {
+            'README.md': `# ${name}\n`,
+            'catalog-info.yaml': `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: "${name}"\nspec:\n  type: service\n  lifecycle: experimental\n  owner: group:default/sandbox\n`,
+          }],
+          [gitops, `${name}-gitops`, {
+            'manifests/deployment.yaml': `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: ${name}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: ${name}\n          image: 000000000000.dkr.ecr.eu-west-1.amazonaws.com/${name}:initial\n`,
+          }],
+        ] as const) {
+          const fullPath = `${group.full_path}/${projectPath}`;
+          if (state.pathTaken(fullPath)) continue;
+          state.projects.put({
+            id: state.nextId('project'),
+            name: projectPath,
+            path: projectPath,
+            path_with_namespace: fullPath,
+            namespace: { id: group.id, full_path: group.full_path },
+            description: `Seeded service ${name}`,
+            topics: ['golden-path-idp'],
+            default_branch: 'main',
+            visibility: 'private',
+            created_at: now,
+            last_activity_at: now,
+            archived: false,
+            marked_for_deletion_on: null,
+            variables: [],
+            protected_branches: [],
+          });
+          lazy.push([fullPath, { ...files }]);
+        }
+      }
+    });
+    for (const [fullPath, files] of lazy) {
+      await repos.seedLazy(fullPath, { defaultBranch: 'main', message: 'Initial commit', files });
+    }
+  };
+
+  return {
+    router,
+    operationOf: gitlabOperationOf,
+    seed,
+    close: () => {
+      api.hooks.close();
+      state.close();
+    },
+  };
 };

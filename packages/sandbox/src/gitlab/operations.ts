@@ -13,19 +13,28 @@ export const GITLAB_API_OPERATIONS = [
   'GET /api/v4/groups',
   'POST /api/v4/groups',
   'GET /api/v4/groups/:id',
+  /** `topic`, `search`, `archived`, `include_subgroups`, `order_by`, `sort`, pagination. */
+  'GET /api/v4/groups/:id/projects',
+  /** Same filters as the group listing, over every project. */
+  'GET /api/v4/projects',
   'POST /api/v4/projects',
   'GET /api/v4/projects/:id',
+  'POST /api/v4/projects/:id/archive',
+  'POST /api/v4/projects/:id/unarchive',
   /** Both steps of a deletion: marking, and `?permanently_remove=true&full_path=`. */
   'DELETE /api/v4/projects/:id',
   'GET /api/v4/projects/:id/repository/tree',
   'GET /api/v4/projects/:id/repository/commits',
   'POST /api/v4/projects/:id/repository/commits',
+  'GET /api/v4/projects/:id/repository/compare',
   /** Also `/repository/archive.tar.gz` (and `.tar`, `.zip`). */
   'GET /api/v4/projects/:id/repository/archive',
   'GET /api/v4/projects/:id/repository/files/:file_path/raw',
   'GET /api/v4/projects/:id/repository/files/:file_path',
   'GET /api/v4/projects/:id/repository/branches',
+  'POST /api/v4/projects/:id/repository/branches',
   'GET /api/v4/projects/:id/repository/branches/:branch',
+  'DELETE /api/v4/projects/:id/repository/branches/:branch',
   'GET /api/v4/projects/:id/protected_branches',
   'POST /api/v4/projects/:id/protected_branches',
   'GET /api/v4/projects/:id/protected_branches/:name',
@@ -39,6 +48,23 @@ export const GITLAB_API_OPERATIONS = [
   'POST /api/v4/projects/:id/access_tokens',
   'GET /api/v4/projects/:id/access_tokens/:token_id',
   'DELETE /api/v4/projects/:id/access_tokens/:token_id',
+  'POST /api/v4/projects/:id/access_tokens/:token_id/rotate',
+  'GET /api/v4/projects/:id/deploy_tokens',
+  'POST /api/v4/projects/:id/deploy_tokens',
+  'GET /api/v4/projects/:id/deploy_tokens/:token_id',
+  'DELETE /api/v4/projects/:id/deploy_tokens/:token_id',
+  'GET /api/v4/projects/:id/hooks',
+  'POST /api/v4/projects/:id/hooks',
+  'GET /api/v4/projects/:id/hooks/:hook_id',
+  'DELETE /api/v4/projects/:id/hooks/:hook_id',
+  /** `state`, `source_branch`, `target_branch`, `labels`, `search`, `iids[]`, pagination. */
+  'GET /api/v4/projects/:id/merge_requests',
+  'POST /api/v4/projects/:id/merge_requests',
+  'GET /api/v4/projects/:id/merge_requests/:merge_request_iid',
+  /** title, description, labels, add_labels, remove_labels, target_branch, state_event. */
+  'PUT /api/v4/projects/:id/merge_requests/:merge_request_iid',
+  'GET /api/v4/projects/:id/merge_requests/:merge_request_iid/diffs',
+  'GET /api/v4/projects/:id/merge_requests/:merge_request_iid/changes',
   /** Newest first; `ref`, `sha`, `status`, `source`, `sort` and pagination. */
   'GET /api/v4/projects/:id/pipelines',
   'GET /api/v4/projects/:id/pipelines/:pipeline_id',
@@ -126,7 +152,7 @@ const API_ROUTES: CompiledRoute[] = [
     if (op === 'GET /api/v4/projects/:id/repository/files/:file_path') {
       return [compile(op, '/api/v4/projects/:id/repository/files/:file_path*')];
     }
-    if (op === 'GET /api/v4/projects/:id/repository/branches/:branch') {
+    if (op.endsWith('/repository/branches/:branch')) {
       return [compile(op, '/api/v4/projects/:id/repository/branches/:branch*')];
     }
     if (op.endsWith('/protected_branches/:name')) {

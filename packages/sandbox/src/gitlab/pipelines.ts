@@ -43,7 +43,7 @@ export function stagesOf(content: string): { stages: string[] } | { error: strin
  * Records the pipeline GitLab would run for a push of `sha` to `ref`: one
  * job per stage of `ciConfig`, all successful at once (the sandbox has no
  * runners). A `.gitlab-ci.yml` GitLab would reject gives a failed pipeline
- * without jobs and with `yaml_errors`, as on GitLab. The caller saves state.
+ * without jobs and with `yaml_errors`, as on GitLab.
  */
 export function recordPipeline(
   state: GitLabState,
@@ -52,37 +52,38 @@ export function recordPipeline(
 ): StoredPipeline {
   const now = new Date().toISOString();
   const parsed = stagesOf(push.ciConfig);
-  const pipelines = (project.pipelines ??= []);
-  const pipeline: StoredPipeline = {
-    id: state.nextId('pipeline'),
-    iid: pipelines.reduce((max, p) => Math.max(max, p.iid), 0) + 1,
-    status: 'stages' in parsed ? 'success' : 'failed',
-    source: 'push',
-    ref: push.ref,
-    sha: push.sha,
-    before_sha: push.beforeSha ?? '0'.repeat(40),
-    created_at: now,
-    updated_at: now,
-    started_at: 'stages' in parsed ? now : null,
-    finished_at: now,
-    yaml_errors: 'error' in parsed ? parsed.error : null,
-    jobs: [],
-  };
-  if ('stages' in parsed) {
-    pipeline.jobs = parsed.stages.map(
-      (stage): StoredJob => ({
-        id: state.nextId('job'),
-        name: stage,
-        stage,
-        status: 'success',
-        created_at: now,
-        started_at: now,
-        finished_at: now,
-      }),
-    );
-  }
-  pipelines.push(pipeline);
-  return pipeline;
+  return state.store.transaction(() => {
+    const pipeline: StoredPipeline = {
+      id: state.nextId('pipeline'),
+      project_id: project.id,
+      iid: state.nextId(`pipeline_iid:${project.id}`),
+      status: 'stages' in parsed ? 'success' : 'failed',
+      source: 'push',
+      ref: push.ref,
+      sha: push.sha,
+      before_sha: push.beforeSha ?? '0'.repeat(40),
+      created_at: now,
+      updated_at: now,
+      started_at: 'stages' in parsed ? now : null,
+      finished_at: now,
+      yaml_errors: 'error' in parsed ? parsed.error : null,
+      jobs: [],
+    };
+    if ('stages' in parsed) {
+      pipeline.jobs = parsed.stages.map(
+        (stage): StoredJob => ({
+          id: state.nextId('job'),
+          name: stage,
+          stage,
+          status: 'success',
+          created_at: now,
+          started_at: now,
+          finished_at: now,
+        }),
+      );
+    }
+    return state.pipelines.put(pipeline);
+  });
 }
 
 const seconds = (from: string | null, to: string | null) =>

@@ -1,28 +1,15 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { JsonStore } from '../state';
+import { Collection, Store } from '../store';
 
 /**
- * What the GitLab fake keeps in `<dataDir>/gitlab.json`. Field names follow
- * GitLab's API (snake_case). URLs are not stored: they are derived from the
- * sandbox's current base URL when answering, so a restart on another port
- * still answers with working links. Repository content lives in real bare
- * repositories under `<dataDir>/git`, not here.
+ * What the GitLab fake keeps in `<dataDir>/gitlab.db` (SQLite, one row per
+ * group, project, token, hook, pipeline and merge request). Field names
+ * follow GitLab's API (snake_case). URLs are not stored: they are derived
+ * from the sandbox's current base URL when answering, so a restart on
+ * another port still answers with working links. Repository content lives
+ * in real bare repositories under `<dataDir>/git`, not here.
  */
-export interface GitLabData {
-  next_ids: {
-    group: number;
-    project: number;
-    protected_branch: number;
-    access_token: number;
-    /** Pipeline and job ids are global, like GitLab's (absent in older state files). */
-    pipeline?: number;
-    job?: number;
-  };
-  groups: StoredGroup[];
-  projects: StoredProject[];
-}
-
 export interface StoredGroup {
   id: number;
   name: string;
@@ -39,6 +26,8 @@ export interface StoredVariable {
   value: string;
   variable_type: 'env_var' | 'file';
   masked: boolean;
+  /** `masked_and_hidden` (GitLab 17.4+): the value is never shown again. */
+  hidden?: boolean;
   protected: boolean;
   raw: boolean;
   environment_scope: string;
@@ -55,8 +44,10 @@ export interface StoredProtectedBranch {
   code_owner_approval_required: boolean;
 }
 
+/** A project access token or a deploy token. */
 export interface StoredAccessToken {
   id: number;
+  project_id: number;
   name: string;
   description: string | null;
   scopes: string[];
@@ -66,6 +57,8 @@ export interface StoredAccessToken {
   revoked: boolean;
   /** sha256 of the token; the token itself is returned once and never stored. */
   token_sha256: string;
+  /** Deploy tokens only: the user name git authenticates with. */
+  username?: string;
 }
 
 export interface StoredProject {
@@ -79,13 +72,12 @@ export interface StoredProject {
   default_branch: string;
   visibility: string;
   created_at: string;
+  last_activity_at?: string;
+  archived?: boolean;
   /** `YYYY-MM-DD` once a first DELETE marked the project; null otherwise. */
   marked_for_deletion_on: string | null;
   variables: StoredVariable[];
   protected_branches: StoredProtectedBranch[];
-  access_tokens: StoredAccessToken[];
-  /** Oldest first; absent in state files written before pipelines existed. */
-  pipelines?: StoredPipeline[];
 }
 
 /** A CI job of a {@link StoredPipeline}: the sandbox runs one per stage. */
@@ -100,11 +92,12 @@ export interface StoredJob {
 }
 
 /**
- * A pipeline, recorded when a commit through the API lands on the default
- * branch of a project with a `.gitlab-ci.yml`. Nothing runs: it succeeds at once.
+ * A pipeline, recorded when a push lands on the default branch of a
+ * project with a `.gitlab-ci.yml`. Nothing runs: it succeeds at once.
  */
 export interface StoredPipeline {
   id: number;
+  project_id: number;
   /** Number of the pipeline within its project, from 1. */
   iid: number;
   status: string;
@@ -122,95 +115,141 @@ export interface StoredPipeline {
   jobs: StoredJob[];
 }
 
+export interface StoredHook {
+  id: number;
+  project_id: number;
+  url: string;
+  name: string;
+  description: string;
+  push_events: boolean;
+  push_events_branch_filter: string;
+  merge_requests_events: boolean;
+  tag_push_events: boolean;
+  enable_ssl_verification: boolean;
+  /** Sent as X-Gitlab-Token; never returned by the API. */
+  token: string | null;
+  created_at: string;
+}
+
+export interface StoredMergeRequest {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  description: string;
+  state: 'opened' | 'closed' | 'merged' | 'locked';
+  source_branch: string;
+  target_branch: string;
+  labels: string[];
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+  should_remove_source_branch: boolean | null;
+  squash: boolean;
+}
+
 /** Groups every fresh sandbox starts with. */
 export const SEEDED_GROUPS = ['apps', 'platform', 'platform/gitops'] as const;
 
-function initialData(now: string): GitLabData {
-  const groups: StoredGroup[] = [];
-  for (const fullPath of SEEDED_GROUPS) {
-    const parentPath = fullPath.includes('/')
-      ? fullPath.slice(0, fullPath.lastIndexOf('/'))
-      : undefined;
-    const name = fullPath.split('/').pop()!;
-    groups.push({
-      id: groups.length + 1,
-      name,
-      path: name,
-      full_path: fullPath,
-      parent_id: groups.find(g => g.full_path === parentPath)?.id ?? null,
-      description: '',
-      visibility: 'private',
-      created_at: now,
-    });
-  }
-  return {
-    next_ids: {
-      group: groups.length + 1,
-      project: 1,
-      protected_branch: 1,
-      access_token: 1,
-      pipeline: 1,
-      job: 1,
-    },
-    groups,
-    projects: [],
-  };
-}
-
 /** The fake's persistent state, with the look-ups the API needs. */
 export class GitLabState {
-  private readonly store: JsonStore<GitLabData>;
+  readonly store: Store;
+  readonly groups: Collection<StoredGroup>;
+  readonly projects: Collection<StoredProject>;
+  readonly pipelines: Collection<StoredPipeline>;
+  readonly accessTokens: Collection<StoredAccessToken>;
+  readonly deployTokens: Collection<StoredAccessToken>;
+  readonly hooks: Collection<StoredHook>;
+  readonly mergeRequests: Collection<StoredMergeRequest>;
 
   constructor(dataDir: string) {
-    this.store = new JsonStore<GitLabData>(
-      path.join(dataDir, 'gitlab.json'),
-      initialData(new Date().toISOString()),
-    );
+    this.store = new Store(path.join(dataDir, 'gitlab.db'));
+    this.groups = this.store.collection('group', g => ({ id: g.id, parent: g.parent_id, name: g.full_path.toLowerCase() }));
+    this.projects = this.store.collection('project', p => ({
+      id: p.id,
+      parent: p.namespace.id,
+      name: p.path_with_namespace.toLowerCase(),
+    }));
+    this.pipelines = this.store.collection('pipeline', p => ({ id: p.id, parent: p.project_id }));
+    this.accessTokens = this.store.collection('access_token', t => ({ id: t.id, parent: t.project_id, name: t.token_sha256 }));
+    this.deployTokens = this.store.collection('deploy_token', t => ({ id: t.id, parent: t.project_id, name: t.token_sha256 }));
+    this.hooks = this.store.collection('hook', h => ({ id: h.id, parent: h.project_id }));
+    this.mergeRequests = this.store.collection('merge_request', m => ({
+      id: m.id,
+      parent: m.project_id,
+      name: `${m.project_id}!${m.iid}`,
+    }));
+    if (this.groups.count() === 0) this.#seedGroups(new Date().toISOString());
   }
 
-  get data(): GitLabData {
-    return this.store.data;
+  #seedGroups(now: string) {
+    this.store.transaction(() => {
+      for (const fullPath of SEEDED_GROUPS) {
+        const parentPath = fullPath.includes('/') ? fullPath.slice(0, fullPath.lastIndexOf('/')) : undefined;
+        const name = fullPath.split('/').pop()!;
+        this.groups.put({
+          id: this.nextId('group'),
+          name,
+          path: name,
+          full_path: fullPath,
+          parent_id: parentPath ? this.group(parentPath)?.id ?? null : null,
+          description: '',
+          visibility: 'private',
+          created_at: now,
+        });
+      }
+    });
   }
 
-  save(): void {
-    this.store.save();
-  }
-
-  nextId(kind: keyof GitLabData['next_ids']): number {
-    const id = this.data.next_ids[kind] ?? 1;
-    this.data.next_ids[kind] = id + 1;
-    return id;
+  /** The next id of `kind` (`project`, `pipeline`, …), or of a per-project sequence. */
+  nextId(kind: string): number {
+    return this.store.next(kind);
   }
 
   /** A group by numeric id or full path (case-insensitive, like GitLab). */
   group(idOrPath: string | number): StoredGroup | undefined {
     const key = String(idOrPath);
-    if (/^\d+$/.test(key)) {
-      return this.data.groups.find(g => g.id === Number(key));
-    }
-    const lower = key.toLowerCase();
-    return this.data.groups.find(g => g.full_path.toLowerCase() === lower);
+    if (/^\d+$/.test(key)) return this.groups.get(key);
+    return this.groups.byName(key.toLowerCase());
   }
 
   /** A project (also one marked for deletion) by numeric id or full path. */
   project(idOrPath: string | number): StoredProject | undefined {
     const key = String(idOrPath);
-    if (/^\d+$/.test(key)) {
-      return this.data.projects.find(p => p.id === Number(key));
-    }
-    const lower = key.replace(/\.git$/, '').toLowerCase();
-    return this.data.projects.find(
-      p => p.path_with_namespace.toLowerCase() === lower,
-    );
+    if (/^\d+$/.test(key)) return this.projects.get(key);
+    return this.projects.byName(key.replace(/\.git$/, '').toLowerCase());
   }
 
   /** True when a group or a project (even one pending deletion) holds `fullPath`. */
   pathTaken(fullPath: string): boolean {
     const lower = fullPath.toLowerCase();
-    return (
-      this.data.groups.some(g => g.full_path.toLowerCase() === lower) ||
-      this.data.projects.some(p => p.path_with_namespace.toLowerCase() === lower)
-    );
+    return Boolean(this.groups.byName(lower) || this.projects.byName(lower));
+  }
+
+  /** Ids of `group` and (with `subgroups`) every group below it. */
+  groupIds(group: StoredGroup, subgroups: boolean): number[] {
+    const ids = [group.id];
+    if (!subgroups) return ids;
+    for (let i = 0; i < ids.length; i++) {
+      ids.push(...this.groups.list({ parent: ids[i] }).map(g => g.id));
+    }
+    return ids;
+  }
+
+  /** Deletes a project's row and everything filed under it. */
+  deleteProject(id: number): void {
+    this.store.transaction(() => {
+      this.projects.delete(id);
+      for (const c of [this.pipelines, this.accessTokens, this.deployTokens, this.hooks, this.mergeRequests]) {
+        c.deleteByParent(id);
+      }
+    });
+  }
+
+  close(): void {
+    this.store.close();
   }
 }
 

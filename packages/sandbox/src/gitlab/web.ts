@@ -33,7 +33,7 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
           `<body style="font-family:sans-serif"><p>Sandbox GitLab</p><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
       );
 
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/api/')) {
       next();
       return;
@@ -45,7 +45,7 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
       const full = project.path_with_namespace;
       const file = rest ? /^(blob|raw)\/([^/]+)\/(.+)$/.exec(rest) : undefined;
       if (file) {
-        const content = git.readFile(full, file[2], file[3]);
+        const content = await git.readFile(full, file[2], file[3]);
         if (!content) {
           next();
           return;
@@ -55,7 +55,7 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
       }
       if (rest && /^pipelines(\/\d+)?$/.test(rest)) {
         const id = /^pipelines\/(\d+)$/.exec(rest)?.[1];
-        const pipelines = [...(project.pipelines ?? [])].reverse();
+        const pipelines = state.pipelines.list({ parent: project.id }).reverse();
         if (!id) {
           const rows = pipelines
             .map(
@@ -88,7 +88,7 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
         return;
       }
       const ref = (rest && /^tree\/([^/]+)$/.exec(rest)?.[1]) || project.default_branch;
-      const files = repos.listTree(full, ref);
+      const files = await repos.listTree(full, ref);
       const links = files
         .map(f => `<li><a href="/${escapeHtml(full)}/-/blob/${escapeHtml(ref)}/${escapeHtml(f)}">${escapeHtml(f)}</a></li>`)
         .join('');
@@ -107,8 +107,8 @@ export function createWebHandler(opts: { state: GitLabState; repos: GitRepos }) 
     }
     const group = state.group(reqPath.replace(/^groups\//, ''));
     if (group && !/^\d+$/.test(reqPath)) {
-      const projects = state.data.projects
-        .filter(p => p.namespace.id === group.id)
+      const projects = state.projects
+        .list({ parent: group.id })
         .map(p => `<li><a href="/${escapeHtml(p.path_with_namespace)}">${escapeHtml(p.path_with_namespace)}</a></li>`)
         .join('');
       page(res, group.full_path, `<ul>${projects}</ul>`);

@@ -5,14 +5,14 @@
  * the golden path's KubernetesClient). Errors are Kubernetes `Status`
  * objects. Any bearer token is accepted; none is refused.
  *
- * State: `<dataDir>/kubernetes.json`.
+ * State: `<dataDir>/kubernetes.db` (SQLite, one row per object).
  */
 import crypto from 'node:crypto';
-import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
 import { parse as parseYaml } from 'yaml';
-import { SandboxFakeFactory } from '../server';
-import { JsonStore } from '../state';
+import { SandboxFakeFactory, SeedService } from '../server';
+import { Collection, Store } from '../store';
+import path from 'node:path';
 import {
   ApplyConflictError,
   ChangeResult,
@@ -99,14 +99,18 @@ function notFound(type: ResourceType, name: string): StatusError {
 
 const NAMESPACES = KUBERNETES_RESOURCES.find(t => t.resource === 'namespaces')!;
 
-interface KubernetesState {
-  /** Objects by `<group>/<resource>/<namespace>/<name>` (namespace '' when cluster-scoped). */
-  objects: Record<string, Json>;
-  resourceVersion: number;
+/** Objects by `<group>/<resource>/<namespace>/<name>` (namespace '' when cluster-scoped), filed under `<group>/<resource>/<namespace>`. */
+interface StoredObject {
+  key: string;
+  object: Json;
 }
 
 function objectKey(type: ResourceType, namespace: string | undefined, name: string): string {
   return [type.group, type.resource, type.namespaced ? namespace ?? '' : '', name].join('/');
+}
+
+function collectionKey(type: ResourceType, namespace?: string): string {
+  return [type.group, type.resource, type.namespaced ? namespace ?? '' : ''].join('/');
 }
 
 /** Kubernetes timestamps have second precision. */
@@ -117,22 +121,58 @@ function timestamp(): string {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Names Kubernetes keeps for itself: `kube-` namespaces are the system's. */
+const RESERVED_NAMESPACE_PREFIX = 'kube-';
+
+/**
+ * The API server's name validation: DNS-1123 labels for namespaces,
+ * DNS-1035 labels for Services, DNS-1123 subdomains for everything else.
+ */
 function checkName(type: ResourceType, name: unknown): string {
   const kindName = `${type.kind} "${String(name ?? '')}"`;
   if (typeof name !== 'string' || !name) {
     throw new StatusError(422, 'Invalid', `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
   }
-  const namespaceLike = type.resource === 'namespaces';
-  const ok = namespaceLike ? DNS1123_LABEL.test(name) && name.length <= 63 : DNS1123_SUBDOMAIN.test(name) && name.length <= 253;
-  if (!ok) {
-    throw new StatusError(
-      422,
-      'Invalid',
-      `${kindName} is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 ${namespaceLike ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters${namespaceLike ? '' : ", '-' or '.'"}${namespaceLike ? " or '-'" : ''}, and must start and end with an alphanumeric character`,
-      { name, kind: type.kind },
+  const invalid = (why: string) =>
+    new StatusError(422, 'Invalid', `${kindName} is invalid: metadata.name: Invalid value: "${name}": ${why}`, {
+      name,
+      kind: type.kind,
+      causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": ${why}`, field: 'metadata.name' }],
+    });
+  if (type.resource === 'namespaces') {
+    if (name.length > 63) throw invalid('must be no more than 63 characters');
+    if (!DNS1123_LABEL.test(name)) {
+      throw invalid(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      );
+    }
+  } else if (type.resource === 'services') {
+    if (name.length > 63) throw invalid('must be no more than 63 characters');
+    if (!DNS1035_LABEL.test(name)) {
+      throw invalid(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      );
+    }
+  } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    throw invalid(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
     );
   }
   return name;
+}
+
+/** Refuses to create a namespace in the system's `kube-` range. */
+function checkNewNamespace(name: string) {
+  if (name.startsWith(RESERVED_NAMESPACE_PREFIX)) {
+    throw new StatusError(
+      422,
+      'Invalid',
+      `Namespace "${name}" is invalid: metadata.name: Invalid value: "${name}": the prefix "${RESERVED_NAMESPACE_PREFIX}" is reserved for Kubernetes system namespaces`,
+      { name, kind: 'Namespace' },
+    );
+  }
 }
 
 function matchesLabelSelector(labels: Record<string, string> | undefined, selector: string): boolean {
@@ -174,15 +214,13 @@ const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 
 /** The Kubernetes fake (see the module comment). */
 export const kubernetesFake: SandboxFakeFactory = env => {
-  const store = new JsonStore<KubernetesState>(path.join(env.dataDir, 'kubernetes.json'), {
-    objects: {},
-    resourceVersion: 0,
-  });
-  const state = store.data;
-  const nextResourceVersion = () => {
-    state.resourceVersion += 1;
-    return String(state.resourceVersion);
-  };
+  const store = new Store(path.join(env.dataDir, 'kubernetes.db'));
+  const objects: Collection<StoredObject> = store.collection('object', o => ({
+    id: o.key,
+    parent: o.key.slice(0, o.key.lastIndexOf('/')),
+  }));
+  const getObject = (key: string): Json | undefined => objects.get(key)?.object;
+  const nextResourceVersion = () => String(store.next('resourceVersion'));
 
   const router = Router();
   const text = express.text({ type: () => true, limit: '10mb' });
@@ -202,7 +240,7 @@ export const kubernetesFake: SandboxFakeFactory = env => {
     return value;
   };
 
-  const namespaceExists = (namespace: string) => Boolean(state.objects[objectKey(NAMESPACES, undefined, namespace)]);
+  const namespaceExists = (namespace: string) => Boolean(getObject(objectKey(NAMESPACES, undefined, namespace)));
 
   /** Checks the object's apiVersion/kind/name/namespace against the URL; fills what is missing. */
   const checkBody = (type: ResourceType, object: Json, urlNamespace: string | undefined, urlName?: string) => {
@@ -267,16 +305,13 @@ export const kubernetesFake: SandboxFakeFactory = env => {
       object.status = { phase: 'Active' };
     }
     const stored = { ...object, apiVersion: groupVersion(type), kind: type.kind, metadata };
-    if (!dryRun) {
-      state.objects[ref.key] = stored;
-      store.save();
-    }
+    if (!dryRun) objects.put({ key: ref.key, object: stored });
     return stored;
   };
 
   const handleObjectRequest = (req: Request, res: Response, type: ResourceType, namespace: string | undefined, name: string) => {
     const key = objectKey(type, namespace, name);
-    const current = state.objects[key];
+    const current = getObject(key);
     const dryRun = req.query.dryRun === 'All';
     const fieldManager = typeof req.query.fieldManager === 'string' ? req.query.fieldManager : undefined;
     switch (req.method) {
@@ -295,6 +330,7 @@ export const kubernetesFake: SandboxFakeFactory = env => {
           const applied = bodyObject(req);
           checkBody(type, applied, namespace, name);
           if (type.namespaced && !namespaceExists(namespace!)) throw notFound(NAMESPACES, namespace!);
+          if (!current && type.resource === 'namespaces') checkNewNamespace(name);
           let result: ChangeResult;
           try {
             result = serverSideApply(current, applied, { manager: fieldManager, force, now: timestamp() });
@@ -333,13 +369,12 @@ export const kubernetesFake: SandboxFakeFactory = env => {
           res.json(current);
           return;
         }
-        delete state.objects[key];
         if (type.resource === 'namespaces') {
           // Namespace deletion takes everything in it along.
-          for (const [k, o] of Object.entries(state.objects)) {
-            if (o.metadata?.namespace === name) delete state.objects[k];
-          }
-          store.save();
+          store.transaction(() => {
+            objects.delete(key);
+            for (const t of KUBERNETES_RESOURCES) if (t.namespaced) objects.deleteByParent(collectionKey(t, name));
+          });
           res.json({
             ...current,
             metadata: { ...current.metadata, deletionTimestamp: timestamp() },
@@ -347,7 +382,7 @@ export const kubernetesFake: SandboxFakeFactory = env => {
           });
           return;
         }
-        store.save();
+        objects.delete(key);
         res.json({
           kind: 'Status',
           apiVersion: 'v1',
@@ -367,11 +402,12 @@ export const kubernetesFake: SandboxFakeFactory = env => {
       case 'GET': {
         const labelSelector = typeof req.query.labelSelector === 'string' ? req.query.labelSelector : '';
         const fieldSelector = typeof req.query.fieldSelector === 'string' ? req.query.fieldSelector : '';
-        const prefix = [type.group, type.resource, ''].join('/');
-        const items = Object.entries(state.objects)
-          .filter(([k]) => k.startsWith(prefix))
-          .map(([, o]) => o)
-          .filter(o => namespace === undefined || o.metadata?.namespace === namespace)
+        const stored =
+          type.namespaced && namespace === undefined
+            ? objects.listPrefix(`${type.group}/${type.resource}/`)
+            : objects.list({ parent: collectionKey(type, namespace) });
+        const items = stored
+          .map(o => o.object)
           .filter(o => !labelSelector || matchesLabelSelector(o.metadata?.labels, labelSelector))
           .filter(o => !fieldSelector || matchesFieldSelector(o, fieldSelector))
           .sort((a, b) =>
@@ -382,7 +418,7 @@ export const kubernetesFake: SandboxFakeFactory = env => {
         res.json({
           kind: `${type.kind}List`,
           apiVersion: groupVersion(type),
-          metadata: { resourceVersion: String(state.resourceVersion) },
+          metadata: { resourceVersion: String(store.current('resourceVersion')) },
           items,
         });
         return;
@@ -396,7 +432,8 @@ export const kubernetesFake: SandboxFakeFactory = env => {
         const name = object.metadata.name as string;
         if (type.namespaced && !namespaceExists(namespace!)) throw notFound(NAMESPACES, namespace!);
         const key = objectKey(type, namespace, name);
-        if (state.objects[key]) {
+        if (type.resource === 'namespaces') checkNewNamespace(name);
+        if (getObject(key)) {
           throw new StatusError(409, 'AlreadyExists', `${qualifiedResource(type)} "${name}" already exists`, {
             name,
             ...(type.group ? { group: type.group } : {}),
@@ -467,5 +504,25 @@ export const kubernetesFake: SandboxFakeFactory = env => {
     return undefined;
   });
 
-  return { router, operationOf: kubernetesOperationOf };
+  /** A Namespace per service. */
+  const seed = async (services: SeedService[]) => {
+    store.transaction(() => {
+      for (const { name } of services) {
+        const key = objectKey(NAMESPACES, undefined, name);
+        if (getObject(key)) continue;
+        const now = timestamp();
+        const object = {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { 'golden-path/app': name } },
+        };
+        commit(NAMESPACES, { key, name }, undefined, {
+          object: { ...object, metadata: { ...object.metadata, managedFields: createdManagedFields(object, 'sandbox-seed', now) } },
+          changed: true,
+        }, false);
+      }
+    });
+  };
+
+  return { router, operationOf: kubernetesOperationOf, seed, close: () => store.close() };
 };

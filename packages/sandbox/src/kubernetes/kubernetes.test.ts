@@ -109,12 +109,24 @@ describe('kubernetesFake', () => {
     const apis = await raw('GET', '/apis');
     expect(apis.body.groups.map((g: any) => g.preferredVersion.groupVersion).sort()).toEqual([
       'apps/v1',
+      'external-secrets.io/v1',
       'networking.k8s.io/v1',
       'rbac.authorization.k8s.io/v1',
     ]);
     expect((await raw('GET', '/api')).body.versions).toEqual(['v1']);
     const core1 = await raw('GET', '/api/v1');
-    expect(core1.body.resources.map((r: any) => r.kind).sort()).toEqual(['ConfigMap', 'Namespace', 'Secret', 'Service', 'ServiceAccount']);
+    expect(core1.body.resources.map((r: any) => r.kind).sort()).toEqual([
+      'ConfigMap',
+      'LimitRange',
+      'Namespace',
+      'ResourceQuota',
+      'Secret',
+      'Service',
+      'ServiceAccount',
+    ]);
+    expect((await raw('GET', '/apis/external-secrets.io/v1')).body.resources).toEqual([
+      expect.objectContaining({ name: 'secretstores', kind: 'SecretStore', namespaced: true }),
+    ]);
     expect(core1.body.resources.find((r: any) => r.kind === 'Namespace')).toMatchObject({
       name: 'namespaces',
       singularName: 'namespace',
