@@ -17,7 +17,7 @@ COPY .yarn/releases ./.yarn/releases
 COPY packages ./packages
 COPY plugins ./plugins
 RUN node .yarn/releases/yarn-4.13.0.cjs install --immutable
-COPY app-config.yaml app-config.production.yaml ./
+COPY app-config.yaml app-config.production.yaml roles.yaml ./
 RUN node .yarn/releases/yarn-4.13.0.cjs tsc && \
     node .yarn/releases/yarn-4.13.0.cjs workspace app build && \
     node .yarn/releases/yarn-4.13.0.cjs build:backend
@@ -42,7 +42,7 @@ WORKDIR /app
 COPY --from=deps --chown=node:node /app ./
 COPY --from=build --chown=node:node /app/packages/backend/dist/bundle.tar.gz ./
 RUN tar xzf bundle.tar.gz && rm bundle.tar.gz
-COPY --chown=node:node app-config.production.yaml ./
+COPY --chown=node:node app-config.production.yaml roles.yaml ./
 COPY --chown=node:node templates ./templates
 USER node
 EXPOSE 7007

@@ -5,10 +5,44 @@ export interface Config {
    */
   goldenPath?: {
     /**
-     * Which sign-in the portal offers: `guest` locally, `github` in production.
+     * Marks a local portal (app-config.yaml). Without it the config
+     * validator applies every production rule.
+     */
+    local?: boolean;
+
+    /**
+     * Which sign-in the portal offers: `guest` locally, `github` or `oidc`
+     * (e.g. Keycloak) in production.
      * @visibility frontend
      */
-    signIn?: 'guest' | 'github';
+    signIn?: 'guest' | 'github' | 'oidc';
+
+    /** Who may do what in the portal. */
+    permissions?: {
+      /**
+       * The roles (platform admins, developers) by catalog group; usually
+       * `$include: ./roles.yaml`.
+       */
+      roles?: {
+        platformAdmins?: string[];
+        developers?: string | string[];
+      };
+    };
+
+    /** How runs are journaled and cleaned up. */
+    runs?: {
+      /** How long a process holds a run without renewing its lease. Default 60. */
+      leaseSeconds?: number;
+      /** The janitor: finishes what crashed, cancelled or abandoned runs left behind. */
+      janitor?: {
+        /** Default true. */
+        enabled?: boolean;
+        /** How often it looks, in seconds. Default 300. */
+        intervalSeconds?: number;
+        /** A run whose task ended and that made no progress for this long is rolled back. Default 10. */
+        abandonedAfterMinutes?: number;
+      };
+    };
 
     /**
      * GitLab. The connection (apiBaseUrl, baseUrl, token) is Backstage's own

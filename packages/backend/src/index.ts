@@ -6,7 +6,12 @@
  * config validator module refuses to start a misconfigured backend.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import {
+  coreServices,
+  createBackendFeatureLoader,
+} from '@backstage/backend-plugin-api';
 import { loadDatabaseCa } from './databaseCa';
+import { authModuleLocalUsersProvider } from './modules/localUsers';
 import { reportStartupFailure } from './startupFailure';
 
 loadDatabaseCa();
@@ -20,10 +25,35 @@ backend.add(import('@internal/config-validator'));
 backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-proxy-backend'));
 
-// Sign-in: guest locally, GitHub in production (see app-config*.yaml).
 backend.add(import('@backstage/plugin-auth-backend'));
-backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
-backend.add(import('@backstage/plugin-auth-backend-module-github-provider'));
+
+// Sign-in and the organisation, chosen by config: only what is configured is
+// loaded, so the local providers never exist in a production backend.
+//   guest (+ localUsers): local; github: GitHub OAuth, users and teams from
+//   the GitHub organisation; oidc: e.g. Keycloak.
+backend.add(
+  createBackendFeatureLoader({
+    deps: { config: coreServices.rootConfig },
+    *loader({ config }) {
+      const signIn = config.getOptionalString('goldenPath.signIn') ?? 'guest';
+      if (signIn === 'guest' && config.has('auth.providers.guest')) {
+        yield import('@backstage/plugin-auth-backend-module-guest-provider');
+      }
+      if (config.has('auth.providers.localUsers')) {
+        yield authModuleLocalUsersProvider;
+      }
+      if (signIn === 'github') {
+        yield import('@backstage/plugin-auth-backend-module-github-provider');
+      }
+      if (signIn === 'oidc') {
+        yield import('@backstage/plugin-auth-backend-module-oidc-provider');
+      }
+      if (config.has('catalog.providers.githubOrg')) {
+        yield import('@backstage/plugin-catalog-backend-module-github-org');
+      }
+    },
+  }),
+);
 
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(
@@ -32,9 +62,8 @@ backend.add(
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+// Deny by default; roles from roles.yaml (goldenPath.permissions.roles).
+backend.add(import('@internal/plugin-permission-backend-module-golden-path'));
 
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 // Our golden-path scaffolder actions.

@@ -13,6 +13,7 @@ function completeProduction(): Record<string, any> {
           {
             type: 'legacy',
             options: { secret: 'a'.repeat(32), subject: 'ci' },
+            accessRestrictions: [{ plugin: 'catalog' }],
           },
         ],
       },
@@ -29,6 +30,16 @@ function completeProduction(): Record<string, any> {
     integrations: {
       gitlab: [{ host: 'gitlab.example.com', token: 'glpat-x' }],
     },
+    catalog: {
+      providers: {
+        githubOrg: {
+          id: 'production',
+          githubUrl: 'https://github.com',
+          orgs: ['example'],
+          schedule: { frequency: { hours: 1 }, timeout: { minutes: 15 } },
+        },
+      },
+    },
     auth: {
       environment: 'production',
       providers: {
@@ -37,6 +48,12 @@ function completeProduction(): Record<string, any> {
     },
     goldenPath: {
       signIn: 'github',
+      permissions: {
+        roles: {
+          platformAdmins: ['group:default/platform-admins'],
+          developers: 'all-group-members',
+        },
+      },
       gitlab: {
         host: 'gitlab.example.com',
         appGroup: 'apps',
@@ -89,10 +106,65 @@ describe('validate', () => {
     expect(production(completeProduction())).toEqual([]);
   });
 
+  it('accepts production without a static external-access secret', () => {
+    expect(
+      production(withKey(completeProduction(), 'backend.auth.externalAccess', undefined)),
+    ).toEqual([]);
+  });
+
+  it('accepts OIDC (e.g. Keycloak) as the production sign-in, with its keys', () => {
+    const oidc = withKey(
+      withKey(completeProduction(), 'goldenPath.signIn', 'oidc'),
+      'auth.providers',
+      {
+        oidc: {
+          production: {
+            metadataUrl: 'https://keycloak.example.com/realms/x/.well-known/openid-configuration',
+            clientId: 'portal',
+            clientSecret: 's',
+          },
+        },
+      },
+    );
+    expect(production(oidc)).toEqual([]);
+  });
+
+  it.each([
+    ['metadataUrl', 'AUTH_OIDC_METADATA_URL'],
+    ['clientId', 'AUTH_OIDC_CLIENT_ID'],
+    ['clientSecret', 'AUTH_OIDC_CLIENT_SECRET'],
+  ])('reports the missing OIDC key %s with its variable %s', (key, envVar) => {
+    const oidc = withKey(
+      withKey(completeProduction(), 'goldenPath.signIn', 'oidc'),
+      'auth.providers',
+      {
+        oidc: {
+          production: Object.fromEntries(
+            ['metadataUrl', 'clientId', 'clientSecret']
+              .filter(k => k !== key)
+              .map(k => [k, 'x']),
+          ),
+        },
+      },
+    );
+    expect(production(oidc)).toEqual([
+      expect.objectContaining({ key: `auth.providers.oidc.production.${key}`, envVar }),
+    ]);
+  });
+
   it('accepts the local defaults (guest, SQLite, no secrets)', () => {
     const local = {
       auth: { providers: { guest: {} } },
       backend: { database: { client: 'better-sqlite3' } },
+      goldenPath: {
+        local: true,
+        permissions: {
+          roles: {
+            platformAdmins: ['group:default/platform-admins'],
+            developers: 'all-group-members',
+          },
+        },
+      },
     };
     expect(validate(new ConfigReader(local), { mode: 'local' })).toEqual([]);
   });
@@ -129,7 +201,20 @@ describe('validate', () => {
       'auth.providers.guest',
       {},
       'auth.providers.guest',
-      /guest sign-in must not be enabled/,
+      /must not be enabled in production \(local sign-in\)/,
+    ],
+    [
+      'auth.providers.localUsers',
+      { users: ['user:default/ada'] },
+      'auth.providers.localUsers',
+      /must not be enabled in production \(local sign-in\)/,
+    ],
+    ['goldenPath.local', true, 'goldenPath.local', /marks a local portal/],
+    [
+      'catalog.providers.githubOrg',
+      undefined,
+      'catalog.providers.githubOrg',
+      /users and teams come from the GitHub organisation/,
     ],
     [
       'backend.database.client',
@@ -151,15 +236,21 @@ describe('validate', () => {
     ],
     [
       'backend.auth.externalAccess',
-      [],
-      'backend.auth.externalAccess',
-      /legacy access entry/,
+      [
+        {
+          type: 'legacy',
+          options: { secret: 'short', subject: 'x' },
+          accessRestrictions: [{ plugin: 'catalog' }],
+        },
+      ],
+      'backend.auth.externalAccess[0].options.secret',
+      /shorter than 24/,
     ],
     [
       'backend.auth.externalAccess',
-      [{ type: 'legacy', options: { secret: 'short', subject: 'x' } }],
-      'backend.auth.externalAccess',
-      /shorter than 24/,
+      [{ type: 'legacy', options: { secret: 'b'.repeat(32), subject: 'x' } }],
+      'backend.auth.externalAccess[0].accessRestrictions',
+      /restrict the static secret to the plugins it needs/,
     ],
     [
       'integrations.gitlab',
@@ -179,7 +270,12 @@ describe('validate', () => {
       'app.baseUrl',
       /points at localhost/,
     ],
-    ['goldenPath.signIn', 'guest', 'goldenPath.signIn', /must be "github"/],
+    [
+      'goldenPath.signIn',
+      'guest',
+      'goldenPath.signIn',
+      /production signs in with "github" or "oidc"/,
+    ],
     [
       'goldenPath.aws.endpoint',
       'http://localhost:7082',
@@ -277,7 +373,6 @@ describe('validate', () => {
     expect(keys).toEqual(
       expect.arrayContaining([
         'auth.providers.github.production.clientId',
-        'backend.auth.externalAccess',
         'backend.database.client',
         'backend.database.connection.host',
         'goldenPath.gitlab.appGroup',
@@ -295,14 +390,14 @@ describe('validate', () => {
 
 describe('modeOf', () => {
   it.each([
-    [{}, {}, 'local'],
-    [{}, { NODE_ENV: 'production' }, 'production'],
-    [{ auth: { environment: 'production' } }, {}, 'production'],
-    [
-      { auth: { environment: 'development' } },
-      { NODE_ENV: 'development' },
-      'local',
-    ],
+    // Fails closed: only an explicit local switch gives the local rules.
+    [{}, {}, 'production'],
+    [{ auth: { environment: 'development' } }, { NODE_ENV: 'development' }, 'production'],
+    [{ goldenPath: { local: true } }, {}, 'local'],
+    [{ goldenPath: { local: true } }, { NODE_ENV: 'development' }, 'local'],
+    [{ goldenPath: { local: true } }, { NODE_ENV: 'production' }, 'production'],
+    [{ goldenPath: { local: true }, auth: { environment: 'production' } }, {}, 'production'],
+    [{ goldenPath: { local: 'yes' } }, {}, 'production'],
   ])('config %j with env %j is %s', (data, env, mode) => {
     expect(modeOf(new ConfigReader(data), env)).toBe(mode);
   });

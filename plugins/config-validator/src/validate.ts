@@ -1,7 +1,9 @@
 import { Config } from '@backstage/config';
 import {
+  ROLES_KEY,
   goldenPathConfigSchema,
   requiredGoldenPathKeys,
+  rolesConfigProblems,
 } from '@internal/plugin-golden-path-node';
 import { ConfigProblem } from './problems';
 
@@ -86,55 +88,81 @@ function productionProblems(
   const add = (key: string, message: string, envVar?: string) =>
     problems.push({ key, message, envVar });
 
-  // Sign-in: GitHub only.
-  if (config.has('auth.providers.guest')) {
-    add(
-      'auth.providers.guest',
-      'guest sign-in must not be enabled in production; remove the key',
-    );
+  // Sign-in: GitHub or OIDC, never the local providers.
+  for (const local of ['auth.providers.guest', 'auth.providers.localUsers']) {
+    if (config.has(local)) {
+      add(local, 'must not be enabled in production (local sign-in); remove the key');
+    }
+  }
+  if (config.getOptional('goldenPath.local') !== undefined) {
+    add('goldenPath.local', 'marks a local portal; remove it from the production config');
   }
   const authEnv = str(config, 'auth.environment') ?? 'development';
-  const github = `auth.providers.github.${authEnv}`;
-  if (!isSet(config, `${github}.clientId`)) {
-    add(
-      `${github}.clientId`,
-      'is missing: GitHub OAuth is the production sign-in provider',
-      'AUTH_GITHUB_CLIENT_ID',
-    );
-  }
-  if (!isSet(config, `${github}.clientSecret`)) {
-    add(
-      `${github}.clientSecret`,
-      'is missing: GitHub OAuth is the production sign-in provider',
-      'AUTH_GITHUB_CLIENT_SECRET',
-    );
-  }
-  if (str(config, 'goldenPath.signIn') !== 'github') {
+  const signIn = str(config, 'goldenPath.signIn');
+  if (signIn !== 'github' && signIn !== 'oidc') {
     add(
       'goldenPath.signIn',
-      'must be "github" in production so the sign-in page offers GitHub only',
+      `is "${signIn ?? ''}": production signs in with "github" or "oidc"`,
+      'SIGN_IN',
     );
+  }
+  // GitHub is the production default: its keys are checked unless OIDC is chosen.
+  if (signIn !== 'oidc') {
+    const github = `auth.providers.github.${authEnv}`;
+    for (const [key, envVar] of [
+      ['clientId', 'AUTH_GITHUB_CLIENT_ID'],
+      ['clientSecret', 'AUTH_GITHUB_CLIENT_SECRET'],
+    ]) {
+      if (!isSet(config, `${github}.${key}`)) {
+        add(`${github}.${key}`, 'is missing: GitHub OAuth is the sign-in provider (goldenPath.signIn: github)', envVar);
+      }
+    }
+    // Users and teams come from the GitHub organisation; sign-in admits only
+    // users the catalog knows, i.e. members of that organisation.
+    const orgs = config.getOptionalConfig('catalog.providers.githubOrg');
+    if (!orgs) {
+      add(
+        'catalog.providers.githubOrg',
+        'is missing: users and teams come from the GitHub organisation (githubUrl, orgs, schedule)',
+        'GITHUB_ORG',
+      );
+    }
+  } else {
+    const oidc = `auth.providers.oidc.${authEnv}`;
+    for (const [key, envVar] of [
+      ['metadataUrl', 'AUTH_OIDC_METADATA_URL'],
+      ['clientId', 'AUTH_OIDC_CLIENT_ID'],
+      ['clientSecret', 'AUTH_OIDC_CLIENT_SECRET'],
+    ]) {
+      if (!isSet(config, `${oidc}.${key}`)) {
+        add(`${oidc}.${key}`, 'is missing: OIDC (e.g. Keycloak) is the sign-in provider (goldenPath.signIn: oidc)', envVar);
+      }
+    }
   }
 
-  // Service-to-service auth for callers outside the backend.
+  // Static-secret access for automation is optional; when set, it must be
+  // strong and limited to the plugins that need it.
   const externalAccess =
     config.getOptionalConfigArray('backend.auth.externalAccess') ?? [];
-  const legacySecrets = externalAccess
-    .filter(e => e.getOptionalString('type') === 'legacy')
-    .map(e => e.getOptionalString('options.secret'));
-  if (legacySecrets.length === 0 || legacySecrets.some(s => !s)) {
-    add(
-      'backend.auth.externalAccess',
-      'needs a legacy access entry with a secret',
-      'BACKEND_SECRET',
-    );
-  } else if (legacySecrets.some(s => (s ?? '').length < 24)) {
-    add(
-      'backend.auth.externalAccess',
-      "secret is shorter than 24 characters; generate one with `node -p \"require('crypto').randomBytes(24).toString('base64')\"`",
-      'BACKEND_SECRET',
-    );
-  }
+  externalAccess.forEach((entry, i) => {
+    const key = `backend.auth.externalAccess[${i}]`;
+    if (entry.getOptionalString('type') === 'legacy') {
+      const secret = entry.getOptionalString('options.secret') ?? '';
+      if (secret.length < 24) {
+        add(
+          `${key}.options.secret`,
+          "is shorter than 24 characters; generate one with `node -p \"require('crypto').randomBytes(24).toString('base64')\"`",
+          'BACKEND_SECRET',
+        );
+      }
+    }
+    if (!entry.getOptionalConfigArray('accessRestrictions')?.length) {
+      add(
+        `${key}.accessRestrictions`,
+        'is missing: restrict the static secret to the plugins it needs, e.g. [{ plugin: catalog }]',
+      );
+    }
+  });
 
   // PostgreSQL with the SSL settings RDS requires.
   const client = str(config, 'backend.database.client');
@@ -279,21 +307,28 @@ export function validate(
   ctx: ValidationContext,
 ): ConfigProblem[] {
   const problems = goldenPathShapeProblems(config);
+  // Who may do what: unknown keys beside `roles` are reported by the shape check.
+  problems.push(
+    ...rolesConfigProblems(config).filter(p => p.key.startsWith(ROLES_KEY)),
+  );
   if (ctx.mode === 'production')
     problems.push(...productionProblems(config, ctx));
   return problems;
 }
 
 /**
- * Production rules apply when the process runs with NODE_ENV=production or
- * the config declares the production auth environment.
+ * Production rules apply unless the config explicitly marks a local portal
+ * (`goldenPath.local: true`) and nothing says otherwise (NODE_ENV or the auth
+ * environment). Detection fails closed: a config that forgets to say what it
+ * is gets the production rules.
  */
 export function modeOf(
   config: Config,
   env: Record<string, string | undefined>,
 ): ValidationMode {
-  return env.NODE_ENV === 'production' ||
-    config.getOptionalString('auth.environment') === 'production'
-    ? 'production'
-    : 'local';
+  const local =
+    config.getOptional('goldenPath.local') === true &&
+    env.NODE_ENV !== 'production' &&
+    config.getOptionalString('auth.environment') !== 'production';
+  return local ? 'local' : 'production';
 }

@@ -7,7 +7,49 @@ import {
 import { http, HttpResponse, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import request from 'supertest';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { goldenPathPlugin } from './plugin';
+
+/** A catalog-safe slug of any test value. */
+const slug = (value: string) =>
+  value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+
+/** Golden-path entities, one per ArgoCD application name or GitLab project the tests ask about. */
+const entities: any[] = [];
+function entityFor(prefix: string, annotations: Record<string, string>, marked = true) {
+  const name = `${prefix}-${slug(Object.values(annotations).join('-'))}`;
+  if (!entities.some(e => e.metadata.name === name)) {
+    entities.push({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Component',
+      metadata: {
+        name,
+        namespace: 'default',
+        annotations: { ...(marked ? { 'golden-path-idp/run': 'marker' } : {}), ...annotations },
+      },
+      spec: {},
+    });
+  }
+  return `component:default/${name}`;
+}
+/** The status route of the entity whose argocd/app-name is `name`. */
+const argoPath = (name: string) =>
+  `/api/golden-path/argocd/application?entityRef=${encodeURIComponent(
+    entityFor('argo', { 'argocd/app-name': name }),
+  )}`;
+/** The query of the entity whose gitlab.com/project-slug is `project`. */
+const pipelineQuery = (project: string | undefined, extra: object = {}) => ({
+  entityRef:
+    project === undefined
+      ? entityFor('gl-none', { other: 'none' })
+      : entityFor('gl', { 'gitlab.com/project-slug': project }),
+  ...extra,
+});
+// Every entity exists before the backend starts.
+['demo', 'fresh', 'missing', 'Not_Valid', 'forbidden', 'broken', 'offline', 'unmanaged'].forEach(argoPath);
+[undefined, '', 'no-group', '../etc/passwd', 'apps/x?y', 'apps/demo', 'apps/empty', 'apps/nope',
+  'other-team/secret-project', 'appsx/demo', 'apps/forbidden', 'apps/broken'].forEach(p => pipelineQuery(p));
+const unmarked = entityFor('plain', { 'argocd/app-name': 'demo' }, false);
 
 const ARGOCD_TOKEN = 'argocd-TOKEN-5f3b9c1d7e';
 const GITLAB_TOKEN = 'glpat-TOKEN-8a2c4e6f0b';
@@ -45,8 +87,14 @@ const SHA = 'a'.repeat(40);
 const GITOPS_SHA = 'b'.repeat(40);
 
 /** As ArgoCD answers GET /api/v1/applications/demo once synced. */
+const managed = { 'app.kubernetes.io/managed-by': 'golden-path-idp' };
 const demoApplication = {
-  metadata: { name: 'demo', namespace: 'argocd', resourceVersion: '42' },
+  metadata: {
+    name: 'demo',
+    namespace: 'argocd',
+    resourceVersion: '42',
+    labels: managed,
+  },
   spec: {
     project: 'demo',
     source: {
@@ -154,7 +202,7 @@ function argocdHandlers() {
           return HttpResponse.json(demoApplication);
         case 'fresh':
           return HttpResponse.json({
-            metadata: { name: 'fresh' },
+            metadata: { name: 'fresh', labels: managed },
             spec: { source: { repoURL: 'git@gitlab.test:x.git' } },
             status: {},
           });
@@ -174,6 +222,8 @@ function argocdHandlers() {
           );
         case 'offline':
           return HttpResponse.error();
+        case 'unmanaged':
+          return HttpResponse.json({ ...demoApplication, metadata: { name: 'unmanaged' } });
         default:
           return HttpResponse.json(
             { error: 'applications.argoproj.io "x" not found', code: 5 },
@@ -276,6 +326,7 @@ async function startBackend(
     features: [
       goldenPathPlugin,
       mockServices.rootConfig.factory({ data: options.data ?? config }),
+      catalogServiceMock.factory({ entities }),
       ...(options.unauthenticated
         ? [
             mockServices.httpAuth.factory({
@@ -299,11 +350,11 @@ beforeEach(() => {
   mswServer.use(argocdHandlers(), ...gitlabHandlers());
 });
 
-describe('GET /api/golden-path/argocd/applications/:name', () => {
+describe('GET /api/golden-path/argocd/application?entityRef=', () => {
   it("answers the application's sync status, health, revision and links", async () => {
     const server = await startBackend();
     const res = await request(server).get(
-      '/api/golden-path/argocd/applications/demo',
+      argoPath('demo'),
     );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -327,7 +378,7 @@ describe('GET /api/golden-path/argocd/applications/:name', () => {
   it('answers Unknown and nulls for an application ArgoCD has not reconciled yet', async () => {
     const server = await startBackend();
     const res = await request(server).get(
-      '/api/golden-path/argocd/applications/fresh',
+      argoPath('fresh'),
     );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -344,7 +395,7 @@ describe('GET /api/golden-path/argocd/applications/:name', () => {
   it('answers 404 when ArgoCD has no such application', async () => {
     const server = await startBackend();
     const res = await request(server).get(
-      '/api/golden-path/argocd/applications/missing',
+      argoPath('missing'),
     );
     expect(res.status).toBe(404);
     expect(res.body.error).toMatchObject({
@@ -353,14 +404,69 @@ describe('GET /api/golden-path/argocd/applications/:name', () => {
     });
   });
 
-  it('answers 400 for a name that cannot be an application', async () => {
+  it('answers 404 for an entity whose annotation cannot name an application', async () => {
     const server = await startBackend();
-    const res = await request(server).get(
-      '/api/golden-path/argocd/applications/Not_Valid',
-    );
-    expect(res.status).toBe(400);
-    expect(res.body.error.name).toBe('InputError');
+    const res = await request(server).get(argoPath('Not_Valid'));
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toMatch(/has no valid argocd\/app-name annotation/);
     expect(requests).toEqual([]);
+  });
+
+  it.each([
+    [undefined, /entityRef is required/],
+    ['not a ref', /is not an entity ref/],
+  ])('answers 400 for entityRef %p', async (entityRef, message) => {
+    const server = await startBackend();
+    const res = await request(server)
+      .get('/api/golden-path/argocd/application')
+      .query(entityRef === undefined ? {} : { entityRef });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(message);
+    expect(requests).toEqual([]);
+  });
+
+  it('serves only golden-path services: 404 for an entity without the run marker', async () => {
+    const server = await startBackend();
+    const res = await request(server)
+      .get('/api/golden-path/argocd/application')
+      .query({ entityRef: unmarked });
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toMatch(/is not a golden-path service/);
+    expect(requests).toEqual([]);
+  });
+
+  it('answers 404 for an application the platform did not make, whatever the annotation says', async () => {
+    const server = await startBackend();
+    const res = await request(server).get(argoPath('unmanaged'));
+    expect(res.status).toBe(404);
+    expectNoToken(res.text);
+  });
+
+  it('answers 404 for an entity the caller cannot see', async () => {
+    const server = await startBackend();
+    const res = await request(server)
+      .get('/api/golden-path/argocd/application')
+      .query({ entityRef: 'component:default/someone-elses' });
+    expect(res.status).toBe(404);
+    expect(requests).toEqual([]);
+  });
+
+  it('limits each user to 60 status requests a minute (429 with Retry-After)', async () => {
+    const server = await startBackend();
+    const path = argoPath('demo');
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) {
+      statuses.push((await request(server).get(path)).status);
+    }
+    expect(statuses.slice(0, 60).every(s => s === 200)).toBe(true);
+    const last = await request(server).get(path);
+    expect(last.status).toBe(429);
+    expect(Number(last.headers['retry-after'])).toBeGreaterThan(0);
+    // Another user has their own allowance.
+    const other = await request(server)
+      .get(path)
+      .set('authorization', mockCredentials.user.header('user:default/bob'));
+    expect(other.status).toBe(200);
   });
 
   it.each([
@@ -372,7 +478,7 @@ describe('GET /api/golden-path/argocd/applications/:name', () => {
     async (name, status, errorName) => {
       const server = await startBackend();
       const res = await request(server).get(
-        `/api/golden-path/argocd/applications/${name}`,
+        argoPath(name),
       );
       expect(res.status).toBe(status);
       expect(res.body.error.name).toBe(errorName);
@@ -386,7 +492,7 @@ describe('GET /api/golden-path/argocd/applications/:name', () => {
     const server = await startBackend();
     const started = Date.now();
     const res = await request(server).get(
-      '/api/golden-path/argocd/applications/broken',
+      argoPath('broken'),
     );
     expect(res.status).toBe(503);
     expect(requests).toHaveLength(2);
@@ -399,7 +505,7 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
     const server = await startBackend();
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/demo' });
+      .query(pipelineQuery('apps/demo'));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: 99,
@@ -431,7 +537,7 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
     const server = await startBackend();
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/demo', ref: 'release' });
+      .query(pipelineQuery('apps/demo', { ref: 'release' }));
     expect(res.status).toBe(200);
     expect(res.body.ref).toBe('release');
     expect(new URL(requests[0].url).searchParams.get('ref')).toBe('release');
@@ -441,7 +547,7 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
     const server = await startBackend();
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/empty' });
+      .query(pipelineQuery('apps/empty'));
     expect(res.status).toBe(404);
     expect(res.body.error.message).toBe(
       "GitLab project 'apps/empty' has no pipeline yet",
@@ -452,7 +558,7 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
     const server = await startBackend();
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/nope' });
+      .query(pipelineQuery('apps/nope'));
     expect(res.status).toBe(404);
     expect(res.body.error.name).toBe('NotFoundError');
   });
@@ -463,21 +569,21 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
       const server = await startBackend();
       const res = await request(server)
         .get('/api/golden-path/gitlab/pipelines/latest')
-        .query({ project });
+        .query(pipelineQuery(project));
       expect(res.status).toBe(403);
       expect(res.body.error.name).toBe('NotAllowedError');
     },
   );
 
   it.each([undefined, '', 'no-group', '../etc/passwd', 'apps/x?y'])(
-    'answers 400 for project %p',
+    'answers 404 for an entity whose project annotation is %p',
     async project => {
       const server = await startBackend();
       const res = await request(server)
         .get('/api/golden-path/gitlab/pipelines/latest')
-        .query(project === undefined ? {} : { project });
-      expect(res.status).toBe(400);
-      expect(res.body.error.name).toBe('InputError');
+        .query(pipelineQuery(project));
+      expect(res.status).toBe(404);
+      expect(res.body.error.message).toMatch(/has no valid gitlab.com\/project-slug annotation/);
       expect(requests).toEqual([]);
     },
   );
@@ -491,7 +597,7 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
       const server = await startBackend();
       const res = await request(server)
         .get('/api/golden-path/gitlab/pipelines/latest')
-        .query({ project });
+        .query(pipelineQuery(project));
       expect(res.status).toBe(status);
       expect(res.body.error.name).toBe(errorName);
       expect(res.body.error.message).toMatch(
@@ -505,8 +611,10 @@ describe('GET /api/golden-path/gitlab/pipelines/latest', () => {
 
 describe('access', () => {
   it.each([
-    '/api/golden-path/argocd/applications/demo',
-    '/api/golden-path/gitlab/pipelines/latest?project=apps%2Fdemo',
+    argoPath('demo'),
+    `/api/golden-path/gitlab/pipelines/latest?entityRef=${encodeURIComponent(
+      pipelineQuery('apps/demo').entityRef,
+    )}`,
   ])('rejects unauthenticated requests to %s', async path => {
     const server = await startBackend({ unauthenticated: true });
     const res = await request(server).get(path);
@@ -518,7 +626,7 @@ describe('access', () => {
   it('accepts a signed-in user', async () => {
     const server = await startBackend({ unauthenticated: true });
     const res = await request(server)
-      .get('/api/golden-path/argocd/applications/demo')
+      .get(argoPath('demo'))
       .set('authorization', mockCredentials.user.header('user:default/alice'));
     expect(res.status).toBe(200);
     expect(res.body.sync).toBe('Synced');
@@ -529,7 +637,7 @@ describe('configuration', () => {
   it('starts without goldenPath config and answers 503 naming what is missing', async () => {
     const server = await startBackend({ data: {} });
     const argocd = await request(server).get(
-      '/api/golden-path/argocd/applications/demo',
+      argoPath('demo'),
     );
     expect(argocd.status).toBe(503);
     expect(argocd.body.error.message).toMatch(
@@ -537,7 +645,7 @@ describe('configuration', () => {
     );
     const gitlab = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/demo' });
+      .query(pipelineQuery('apps/demo'));
     expect(gitlab.status).toBe(503);
     expect(gitlab.body.error.message).toMatch(
       /^GitLab \(goldenPath\.gitlab\) is not configured/,
@@ -555,7 +663,7 @@ describe('configuration', () => {
     });
     const res = await request(server)
       .get('/api/golden-path/gitlab/pipelines/latest')
-      .query({ project: 'apps/demo' });
+      .query(pipelineQuery('apps/demo'));
     expect(res.status).toBe(503);
     expect(res.body.error.message).toMatch(
       /No GitLab token for goldenPath\.gitlab\.host 'gitlab\.test'/,

@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { goldenPathServiceRef } from '@internal/plugin-golden-path-node';
 import { createRouter } from './router';
 
@@ -20,9 +21,13 @@ export const goldenPathPlugin = createBackendPlugin({
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
         goldenPath: goldenPathServiceRef,
+        httpAuth: coreServices.httpAuth,
+        catalog: catalogServiceRef,
       },
-      async init({ config, logger, httpRouter, goldenPath }) {
-        httpRouter.use(await createRouter({ config, logger, goldenPath }));
+      async init({ config, logger, httpRouter, goldenPath, httpAuth, catalog }) {
+        httpRouter.use(
+          await createRouter({ config, logger, goldenPath, httpAuth, catalog }),
+        );
       },
     });
   },

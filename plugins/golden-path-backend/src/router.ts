@@ -1,4 +1,7 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  HttpAuthService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import {
   ConflictError,
@@ -11,9 +14,16 @@ import {
 import express from 'express';
 import Router from 'express-promise-router';
 import {
+  ARGOCD_APP_NAME_ANNOTATION,
   ArgoCdApplicationStatus,
+  GITLAB_PROJECT_SLUG_ANNOTATION,
   LatestPipeline,
+  MANAGED_BY,
+  RUN_MARKER_KEY,
 } from '@internal/plugin-golden-path-common';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { rateLimit } from './rateLimit';
 import {
   GoldenPathService,
   isProjectPath,
@@ -25,6 +35,10 @@ export interface RouterOptions {
   config: Config;
   logger: LoggerService;
   goldenPath: GoldenPathService;
+  httpAuth: HttpAuthService;
+  catalog: CatalogService;
+  /** Per user and route; default 60 requests per minute. */
+  rateLimit?: { limit: number; windowMs: number };
 }
 
 /** Every token in config that must never appear in an answer. */
@@ -38,18 +52,24 @@ function secretsOf(config: Config): string[] {
 }
 
 /**
- * The plugin's routes (mounted at /api/golden-path):
+ * The plugin's routes (mounted at /api/golden-path), each for one catalog
+ * entity the caller may read:
  *
- * - `GET /argocd/applications/:name` — {@link ArgoCdApplicationStatus}
- * - `GET /gitlab/pipelines/latest?project=<path>[&ref=<ref>]` — {@link LatestPipeline}
+ * - `GET /argocd/application?entityRef=<ref>` — {@link ArgoCdApplicationStatus}
+ * - `GET /gitlab/pipelines/latest?entityRef=<ref>[&ref=<branch>]` — {@link LatestPipeline}
  *
- * Both answer 404 when there is nothing to show. Errors are Backstage errors
- * built afresh from redacted messages, without upstream causes.
+ * The entity is read from the catalog with the caller's credentials, so the
+ * permission policy decides (`catalog.entity.read`); only golden-path
+ * services (whose entity carries the run marker) are served, and the ArgoCD
+ * application or GitLab project comes from the entity's annotations, never
+ * from the request. Both answer 404 when there is nothing to show, and 429
+ * when one user asks too often. Errors are Backstage errors built afresh
+ * from redacted messages, without upstream causes.
  */
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { config, logger, goldenPath } = options;
+  const { config, logger, goldenPath, httpAuth, catalog } = options;
 
   const redact = (text: string) =>
     secretsOf(config).reduce(
@@ -77,12 +97,44 @@ export async function createRouter(
   };
 
   const router = Router();
+  router.use(
+    rateLimit({
+      ...(options.rateLimit ?? { limit: 60, windowMs: 60_000 }),
+      key: async req => {
+        const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+        return `${req.path} ${credentials.principal.userEntityRef}`;
+      },
+    }),
+  );
 
-  router.get('/argocd/applications/:name', async (req, res) => {
-    const { name } = req.params;
+  /** The golden-path entity named by `?entityRef=`, as the caller may see it. */
+  const entityOf = async (req: express.Request) => {
+    const { entityRef } = req.query;
+    if (typeof entityRef !== 'string' || !entityRef) {
+      throw new InputError('Query parameter entityRef is required, e.g. component:default/payments-api');
+    }
+    try {
+      parseEntityRef(entityRef);
+    } catch {
+      throw new InputError(`entityRef "${entityRef}" is not an entity ref`);
+    }
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    const entity = await catalog.getEntityByRef(entityRef, { credentials });
+    if (!entity) {
+      throw new NotFoundError(`No entity ${entityRef} that you may see`);
+    }
+    if (!entity.metadata.annotations?.[RUN_MARKER_KEY]) {
+      throw new NotFoundError(`${entityRef} is not a golden-path service`);
+    }
+    return entity;
+  };
+
+  router.get('/argocd/application', async (req, res) => {
+    const entity = await entityOf(req);
+    const name = entity.metadata.annotations?.[ARGOCD_APP_NAME_ANNOTATION];
     if (!isApplicationName(name)) {
-      throw new InputError(
-        'The application name must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")',
+      throw new NotFoundError(
+        `${stringifyEntityRef(entity)} has no valid ${ARGOCD_APP_NAME_ANNOTATION} annotation`,
       );
     }
     let app: Record<string, any> | undefined;
@@ -91,7 +143,9 @@ export async function createRouter(
     } catch (error) {
       throw safeError(error);
     }
-    if (!app) {
+    // Only the platform's own applications, never one the annotation
+    // happens to name.
+    if (!app || app.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY) {
       throw new NotFoundError(`ArgoCD application '${name}' not found`);
     }
     const { url, namespace } = readArgoCdSettings(config);
@@ -103,10 +157,12 @@ export async function createRouter(
   });
 
   router.get('/gitlab/pipelines/latest', async (req, res) => {
-    const { project, ref } = req.query;
+    const { ref } = req.query;
+    const entity = await entityOf(req);
+    const project = entity.metadata.annotations?.[GITLAB_PROJECT_SLUG_ANNOTATION];
     if (!isProjectPath(project)) {
-      throw new InputError(
-        'Query parameter project must be a GitLab project path (group/project)',
+      throw new NotFoundError(
+        `${stringifyEntityRef(entity)} has no valid ${GITLAB_PROJECT_SLUG_ANNOTATION} annotation`,
       );
     }
     if (ref !== undefined && (typeof ref !== 'string' || ref === '')) {

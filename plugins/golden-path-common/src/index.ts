@@ -8,3 +8,4 @@ export * from './name';
 export * from './annotations';
 export * from './api';
 export * from './types';
+export * from './permissions';

@@ -59,7 +59,17 @@ const cidr = z
 /** Shape of `goldenPath`: strict (an unknown key is a typo until proven otherwise). */
 export const goldenPathConfigSchema = z
   .object({
-    signIn: z.enum(['guest', 'github']).optional(),
+    /**
+     * Marks a local portal (app-config.yaml). Without it the config validator
+     * applies every production rule: production detection fails closed.
+     */
+    local: z.boolean().optional(),
+    signIn: z.enum(['guest', 'github', 'oidc']).optional(),
+    /** Who may do what: see roles.yaml (validated by the permission policy module). */
+    permissions: z
+      .object({ roles: z.unknown().optional() })
+      .strict()
+      .optional(),
     gitlab: z
       .object({
         host: required(hostname, {

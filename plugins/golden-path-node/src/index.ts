@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export * from './config';
+export * from './roles';
 export * from './services';
 export * from './clients/types';
 export { ArgoCdClient } from './clients/ArgoCdClient';

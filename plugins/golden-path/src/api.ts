@@ -1,50 +1,66 @@
 import { ResponseError } from '@backstage/errors';
 import {
+  ApiBlueprint,
+  DiscoveryApi,
+  FetchApi,
+  createApiRef,
   discoveryApiRef,
   fetchApiRef,
-  useApi,
 } from '@backstage/frontend-plugin-api';
-import { useCallback } from 'react';
-import { ArgoCdApplicationStatus, LatestPipeline } from '@internal/plugin-golden-path-common';
+import {
+  ArgoCdApplicationStatus,
+  LatestPipeline,
+} from '@internal/plugin-golden-path-common';
 
 /** The backend plugin's id, as discovery knows it. */
 export const BACKEND_PLUGIN_ID = 'golden-path';
 
 /**
- * Reads from the golden-path backend with the user's Backstage token (added
- * by the fetch API); the ArgoCD and GitLab tokens never reach the browser.
- * Each call resolves to undefined when the backend answers 404.
+ * What the entity page asks the golden-path backend, always about one
+ * catalog entity: the backend reads the entity with the user's credentials
+ * and takes the ArgoCD application and GitLab project from its annotations.
+ * Each call resolves to undefined when there is nothing to show (404).
  */
-export function useGoldenPathApi() {
-  const discoveryApi = useApi(discoveryApiRef);
-  const fetchApi = useApi(fetchApiRef);
-
-  const getJson = useCallback(
-    async <T>(path: string): Promise<T | undefined> => {
-      const baseUrl = await discoveryApi.getBaseUrl(BACKEND_PLUGIN_ID);
-      const response = await fetchApi.fetch(`${baseUrl}${path}`);
-      if (response.status === 404) return undefined;
-      if (!response.ok) throw await ResponseError.fromResponse(response);
-      return (await response.json()) as T;
-    },
-    [discoveryApi, fetchApi],
-  );
-
-  const getArgoCdApplication = useCallback(
-    (name: string) =>
-      getJson<ArgoCdApplicationStatus>(
-        `/argocd/applications/${encodeURIComponent(name)}`,
-      ),
-    [getJson],
-  );
-
-  const getLatestPipeline = useCallback(
-    (project: string) =>
-      getJson<LatestPipeline>(
-        `/gitlab/pipelines/latest?project=${encodeURIComponent(project)}`,
-      ),
-    [getJson],
-  );
-
-  return { getArgoCdApplication, getLatestPipeline };
+export interface GoldenPathApi {
+  getArgoCdApplication(entityRef: string): Promise<ArgoCdApplicationStatus | undefined>;
+  getLatestPipeline(entityRef: string): Promise<LatestPipeline | undefined>;
 }
+
+export const goldenPathApiRef = createApiRef<GoldenPathApi>({
+  id: 'plugin.golden-path.api',
+});
+
+/** {@link GoldenPathApi} over HTTP, with the user's Backstage token (the fetch API adds it). */
+export class GoldenPathClient implements GoldenPathApi {
+  constructor(
+    private readonly deps: { discoveryApi: DiscoveryApi; fetchApi: FetchApi },
+  ) {}
+
+  private async get<T>(path: string, entityRef: string): Promise<T | undefined> {
+    const baseUrl = await this.deps.discoveryApi.getBaseUrl(BACKEND_PLUGIN_ID);
+    const response = await this.deps.fetchApi.fetch(
+      `${baseUrl}${path}?entityRef=${encodeURIComponent(entityRef)}`,
+    );
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw await ResponseError.fromResponse(response);
+    return (await response.json()) as T;
+  }
+
+  getArgoCdApplication(entityRef: string) {
+    return this.get<ArgoCdApplicationStatus>('/argocd/application', entityRef);
+  }
+
+  getLatestPipeline(entityRef: string) {
+    return this.get<LatestPipeline>('/gitlab/pipelines/latest', entityRef);
+  }
+}
+
+/** `api:golden-path`: the client, for the cards. */
+export const goldenPathApi = ApiBlueprint.make({
+  params: defineParams =>
+    defineParams({
+      api: goldenPathApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: deps => new GoldenPathClient(deps),
+    }),
+});

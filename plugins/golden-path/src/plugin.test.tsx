@@ -1,5 +1,4 @@
 import { Entity } from '@backstage/catalog-model';
-import { fetchApiRef } from '@backstage/frontend-plugin-api';
 import {
   createExtensionTester,
   mockApis,
@@ -8,6 +7,7 @@ import {
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import { screen, within } from '@testing-library/react';
+import { GoldenPathClient, goldenPathApiRef } from './api';
 import { ArgoCdCard } from './components/ArgoCdCard';
 import { PipelineCard } from './components/PipelineCard';
 import goldenPathPlugin, {
@@ -19,6 +19,7 @@ import goldenPathPlugin, {
 import { ArgoCdApplicationStatus, LatestPipeline } from '@internal/plugin-golden-path-common';
 
 const BACKEND = 'http://backstage.test/api/golden-path';
+const REF = encodeURIComponent('component:default/demo');
 
 function entity(annotations: Record<string, string> = {}): Entity {
   return {
@@ -75,7 +76,14 @@ function fetchApi(routes: Record<string, () => Response | Promise<Response>>) {
     if (!route) throw new Error(`unexpected request to ${url}`);
     return route();
   });
-  return { api: [fetchApiRef, { fetch }] as const, fetch };
+  const discoveryApi = mockApis.discovery({ baseUrl: 'http://backstage.test' });
+  return {
+    api: [
+      goldenPathApiRef,
+      new GoldenPathClient({ discoveryApi, fetchApi: { fetch } }),
+    ] as const,
+    fetch,
+  };
 }
 
 function render(
@@ -85,13 +93,13 @@ function render(
 ) {
   const { api, fetch } = fetchApi(routes);
   renderInTestApp(<EntityProvider entity={subject}>{element}</EntityProvider>, {
-    apis: [mockApis.discovery({ baseUrl: 'http://backstage.test' }), api],
+    apis: [api],
   });
   return fetch;
 }
 
 describe('ArgoCdCard', () => {
-  const url = `${BACKEND}/argocd/applications/demo`;
+  const url = `${BACKEND}/argocd/application?entityRef=${REF}`;
 
   it('shows sync status, health, last sync, revision and links', async () => {
     const fetch = render(<ArgoCdCard />, { [url]: () => json(200, synced) });
@@ -175,7 +183,7 @@ describe('ArgoCdCard', () => {
 });
 
 describe('PipelineCard', () => {
-  const url = `${BACKEND}/gitlab/pipelines/latest?project=apps%2Fdemo`;
+  const url = `${BACKEND}/gitlab/pipelines/latest?entityRef=${REF}`;
 
   it('shows status, stages in order, when and a link', async () => {
     const fetch = render(<PipelineCard />, {
@@ -263,8 +271,8 @@ describe('card filters', () => {
       expect(filter!(entity({ other: 'x' }))).toBe(false);
 
       const { api } = fetchApi({
-        [`${BACKEND}/argocd/applications/demo`]: () => json(200, synced),
-        [`${BACKEND}/gitlab/pipelines/latest?project=apps%2Fdemo`]: () =>
+        [`${BACKEND}/argocd/application?entityRef=${REF}`]: () => json(200, synced),
+        [`${BACKEND}/gitlab/pipelines/latest?entityRef=${REF}`]: () =>
           json(200, pipeline),
       });
       renderInTestApp(
@@ -272,14 +280,14 @@ describe('card filters', () => {
           {tester.reactElement()}
         </EntityProvider>,
         {
-          apis: [mockApis.discovery({ baseUrl: 'http://backstage.test' }), api],
+          apis: [api],
         },
       );
       expect(await screen.findByText(title)).toBeInTheDocument();
     },
   );
 
-  it('the plugin provides both cards', () => {
+  it('the plugin provides its API and both cards', () => {
     expect(goldenPathPlugin.id).toBe('golden-path');
     expect(argoCdEntityCard).toBeDefined();
     expect(pipelineEntityCard).toBeDefined();

@@ -1,5 +1,6 @@
 import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
 import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { goldenPathApi } from './api';
 import { isArgoCdAvailable, isGitLabPipelineAvailable } from './filters';
 
 /**
@@ -33,5 +34,5 @@ export const pipelineEntityCard = EntityCardBlueprint.make({
 export const goldenPathPlugin = createFrontendPlugin({
   pluginId: 'golden-path',
   title: 'Golden Path',
-  extensions: [argoCdEntityCard, pipelineEntityCard],
+  extensions: [goldenPathApi, argoCdEntityCard, pipelineEntityCard],
 });

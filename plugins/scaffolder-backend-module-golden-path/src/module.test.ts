@@ -11,6 +11,9 @@ import { scaffolderModuleGoldenPath } from './module';
 const config = {
   integrations: { gitlab: [{ host: 'gitlab.test', apiBaseUrl: 'https://gitlab.test/api/v4', token: 'canary-config-gitlab-token' }] },
   goldenPath: {
+    permissions: {
+      roles: { platformAdmins: ['group:default/platform-admins'], developers: 'all-group-members' },
+    },
     gitlab: { host: 'gitlab.test', appGroup: 'apps', gitopsGroup: 'platform/gitops' },
     aws: { accountId: '123456789012', region: 'eu-west-1', ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
     argocd: { url: 'https://argocd.test', token: 'canary-config-argocd-token' },

@@ -12,9 +12,11 @@ import {
 import {
   CatalogGateway,
   goldenPathServiceRef,
+  readRoles,
   readRunSettings,
 } from '@internal/plugin-golden-path-node';
 import { createGoldenPathActions, ServiceRuns } from './actions';
+import { createOwnerCheck } from './actions/ownerCheck';
 import { Janitor, taskStatusOf } from './janitor/Janitor';
 import { createRunsRouter } from './janitor/router';
 import { SagaEngine } from './saga/engine';
@@ -39,6 +41,9 @@ export const scaffolderModuleGoldenPath = createBackendModule({
         database: coreServices.database,
         scheduler: coreServices.scheduler,
         httpRouter: coreServices.httpRouter,
+        userInfo: coreServices.userInfo,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
         catalog: catalogServiceRef,
         scaffolderService: scaffolderServiceRef,
         goldenPath: goldenPathServiceRef,
@@ -65,7 +70,17 @@ export const scaffolderModuleGoldenPath = createBackendModule({
           ...createGoldenPathActions({
             settings,
             clients,
-            runs: new ServiceRuns({ settings, clients, store, engine }),
+            runs: new ServiceRuns({
+              settings,
+              clients,
+              store,
+              engine,
+              ownerCheck: createOwnerCheck({
+                catalog: clients.catalog,
+                userInfo: deps.userInfo,
+                roles: readRoles(config),
+              }),
+            }),
           }),
         );
 
@@ -96,7 +111,13 @@ export const scaffolderModuleGoldenPath = createBackendModule({
             },
           });
         }
-        deps.httpRouter.use(await createRunsRouter({ store }));
+        deps.httpRouter.use(
+          await createRunsRouter({
+            store,
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+          }),
+        );
       },
     });
   },

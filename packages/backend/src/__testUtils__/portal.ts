@@ -117,11 +117,23 @@ export async function startPortal(
   await start();
 
   let token = '';
+  /**
+   * Signs in as the guest once the catalog knows the guest's team: until the
+   * example org is ingested, the guest provider issues a token without
+   * groups, which the permission policy denies everything.
+   */
   const signIn = async () => {
-    const { backstageIdentity } = await (
-      await fetch(`${baseUrl}/api/auth/guest/refresh?env=development`)
-    ).json();
-    token = backstageIdentity.token;
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const { backstageIdentity } = await (
+        await fetch(`${baseUrl}/api/auth/guest/refresh?env=development`)
+      ).json();
+      token = backstageIdentity.token;
+      const refs: string[] = backstageIdentity.identity?.ownershipEntityRefs ?? [];
+      if (refs.some(r => r.startsWith('group:'))) return;
+      if (Date.now() > end) throw new Error(`the guest never got a team: ${refs.join(', ')}`);
+      await new Promise(r => setTimeout(r, 500));
+    }
   };
   await signIn();
   const api = (p: string, init: RequestInit = {}) =>
@@ -141,6 +153,36 @@ export async function startPortal(
     await new Promise(r => setTimeout(r, 500));
   }
 
+  /**
+   * A request function signed in as one of the example org's users, through
+   * the local-only localUsers sign-in (app-config.yaml lists who).
+   */
+  const asUser = async (userEntityRef: string) => {
+    const end = Date.now() + 120_000;
+    let userToken = '';
+    for (;;) {
+      const res = await fetch(
+        `${baseUrl}/api/auth/localUsers/refresh?env=development&user=${encodeURIComponent(userEntityRef)}`,
+      );
+      if (!res.ok) throw new Error(`sign-in as ${userEntityRef}: ${res.status} ${await res.text()}`);
+      const { backstageIdentity } = await res.json();
+      userToken = backstageIdentity.token;
+      const refs: string[] = backstageIdentity.identity?.ownershipEntityRefs ?? [];
+      if (refs.some(r => r.startsWith('group:'))) break;
+      if (Date.now() > end) throw new Error(`${userEntityRef} never got a team`);
+      await new Promise(r => setTimeout(r, 500));
+    }
+    return (p: string, init: RequestInit = {}) =>
+      fetch(`${baseUrl}${p}`, {
+        ...init,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${userToken}`,
+          ...(init.headers as Record<string, string>),
+        },
+      });
+  };
+
   const createService = async (
     values: Record<string, unknown>,
     templateRef = 'template:default/nodejs-service',
@@ -153,22 +195,24 @@ export async function startPortal(
     return (await res.json()).id as string;
   };
 
+  type Api = typeof api;
   /** The task's status, or undefined while the backend cannot answer. */
-  const taskStatus = async (id: string): Promise<string | undefined> => {
+  const taskStatus = async (id: string, using: Api = api): Promise<string | undefined> => {
     try {
-      const res = await api(`/api/scaffolder/v2/tasks/${id}`);
+      const res = await using(`/api/scaffolder/v2/tasks/${id}`);
       return res.ok ? (await res.json()).status : undefined;
     } catch {
       return undefined;
     }
   };
 
-  const waitForTask = async (id: string, timeoutMs = 120_000): Promise<TaskResult> => {
+  /** Waits for the task to end; `using` reads it (default: the guest, who may read only their own). */
+  const waitForTask = async (id: string, timeoutMs = 120_000, using: Api = api): Promise<TaskResult> => {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const status = await taskStatus(id);
+      const status = await taskStatus(id, using);
       if (status === 'completed' || status === 'failed' || status === 'cancelled') {
-        const events: any[] = await (await api(`/api/scaffolder/v2/tasks/${id}/events`)).json();
+        const events: any[] = await (await using(`/api/scaffolder/v2/tasks/${id}/events`)).json();
         const completion = events.find(e => e.type === 'completion');
         // The completion only says "failed"; the step's error is logged.
         const stepError = events
@@ -195,6 +239,7 @@ export async function startPortal(
     },
     baseUrl,
     api,
+    asUser,
     createService,
     taskStatus,
     waitForTask,

@@ -139,12 +139,12 @@ async function openTemplateForm() {
 async function fillAboutYourService(serviceName: string) {
   step(`type "${serviceName}" into "Service name"`);
   await page.getByRole('textbox', { name: 'Service name' }).fill(serviceName);
-  step('type "guests" into the Owner picker and pick "guests"');
+  step('type "team-payments" into the Owner picker and pick it');
   const owner = page.getByRole('textbox', { name: 'Owner' });
   await owner.click();
-  await owner.fill('guests');
+  await owner.fill('team-payments');
   await page
-    .getByRole('option', { name: 'guests', exact: true })
+    .getByRole('option', { name: 'team-payments', exact: true })
     .click({ timeout: within(30_000) });
   step('type a description');
   await page

@@ -17,7 +17,7 @@ const uniqueName = (prefix: string) => `${prefix}-${process.pid % 1000}-${++seri
 
 const form = (name: string) => ({
   name,
-  owner: 'group:default/guests',
+  owner: 'group:default/team-payments',
   description: 'Takes payments: cards, "wallets" & refunds # fast',
   port: 3000,
   replicas: 2,

@@ -1,7 +1,4 @@
-import {
-  AuthService,
-  BackstageCredentials,
-} from '@backstage/backend-plugin-api';
+import { AuthService } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { ConflictError, ForwardedError } from '@backstage/errors';
 import { RUN_MARKER_KEY } from '@internal/plugin-golden-path-common';
@@ -21,11 +18,14 @@ const entityRef = (e: { kind: string; metadata: { name: string; namespace?: stri
 export interface CatalogApi {
   /** Entity refs of existing entities named `name` (any kind, default namespace). */
   findEntitiesNamed(name: string): Promise<string[]>;
-  /** Registers a catalog-info.yaml URL as the initiating user. */
-  register(
-    target: string,
-    credentials: BackstageCredentials,
-  ): Promise<{ locationId: string; entityRefs: string[] }>;
+  /** Whether the entity `ref` (e.g. `group:default/team-a`) exists. */
+  entityExists(ref: string): Promise<boolean>;
+  /**
+   * Registers a catalog-info.yaml URL, as the platform: the golden path
+   * registers only the repository it has just created (developers may not
+   * register locations themselves).
+   */
+  register(target: string): Promise<{ locationId: string; entityRefs: string[] }>;
   /**
    * The location registered for `target`, its entities, and the run markers
    * those entities carry (once the catalog has processed them), if any.
@@ -36,9 +36,9 @@ export interface CatalogApi {
 }
 
 /**
- * The catalog through Backstage's catalog service. Lookups and cleanup use
- * this module's own service credentials; registration uses the initiating
- * user's credentials, so the catalog's permissions apply to the user.
+ * The catalog through Backstage's catalog service, with this module's own
+ * service credentials. Whether the user may create the service at all is
+ * decided before (the permission policy and the owner check).
  */
 export class CatalogGateway implements CatalogApi {
   constructor(
@@ -62,7 +62,17 @@ export class CatalogGateway implements CatalogApi {
     }
   }
 
-  async register(target: string, credentials: BackstageCredentials) {
+  async entityExists(ref: string): Promise<boolean> {
+    const credentials = await this.auth.getOwnServiceCredentials();
+    try {
+      return !!(await this.catalog.getEntityByRef(ref, { credentials }));
+    } catch (error) {
+      throw new ForwardedError(`Catalog lookup of ${ref} failed`, error);
+    }
+  }
+
+  async register(target: string) {
+    const credentials = await this.auth.getOwnServiceCredentials();
     // A real registration only stores the location; reading and validating
     // the file happens later in the background. The dry run reads and
     // validates it now, so an unreadable or invalid catalog-info.yaml fails

@@ -8,7 +8,9 @@ import {
 import { useEntity } from '@backstage/plugin-catalog-react';
 import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
-import { useGoldenPathApi } from '../api';
+import { goldenPathApiRef } from '../api';
+import { useApi } from '@backstage/frontend-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { argoCdAppNameOf } from '../filters';
 import { ArgoCdApplicationStatus } from '@internal/plugin-golden-path-common';
 import { Field } from './Field';
@@ -60,10 +62,11 @@ function ApplicationStatus(props: { app: ArgoCdApplicationStatus }) {
 export function ArgoCdCard() {
   const { entity } = useEntity();
   const name = argoCdAppNameOf(entity);
-  const { getArgoCdApplication } = useGoldenPathApi();
+  const api = useApi(goldenPathApiRef);
+  const entityRef = stringifyEntityRef(entity);
   const { value, loading, error } = useAsync(
-    async () => (name ? getArgoCdApplication(name) : undefined),
-    [name, getArgoCdApplication],
+    async () => (name ? api.getArgoCdApplication(entityRef) : undefined),
+    [name, entityRef, api],
   );
 
   let content;

@@ -7,7 +7,9 @@ import {
 import { useEntity } from '@backstage/plugin-catalog-react';
 import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
-import { useGoldenPathApi } from '../api';
+import { goldenPathApiRef } from '../api';
+import { useApi } from '@backstage/frontend-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { gitLabProjectOf } from '../filters';
 import { LatestPipeline } from '@internal/plugin-golden-path-common';
 import { Field } from './Field';
@@ -61,10 +63,11 @@ function PipelineStatus(props: { pipeline: LatestPipeline }) {
 export function PipelineCard() {
   const { entity } = useEntity();
   const project = gitLabProjectOf(entity);
-  const { getLatestPipeline } = useGoldenPathApi();
+  const api = useApi(goldenPathApiRef);
+  const entityRef = stringifyEntityRef(entity);
   const { value, loading, error } = useAsync(
-    async () => (project ? getLatestPipeline(project) : undefined),
-    [project, getLatestPipeline],
+    async () => (project ? api.getLatestPipeline(entityRef) : undefined),
+    [project, entityRef, api],
   );
 
   let content;

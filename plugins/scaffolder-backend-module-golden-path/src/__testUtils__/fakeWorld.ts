@@ -52,6 +52,11 @@ export class FakeWorld {
   argoProjects = new Map<string, Record<string, any>>();
   argoApps = new Map<string, Record<string, any>>();
   k8s = new Map<string, KubernetesObject>();
+  /** Entities the catalog has besides registered services (users, groups). */
+  catalogEntities = new Set<string>([
+    'group:default/team-a',
+    'group:default/team-payments',
+  ]);
   locations = new Map<
     string,
     { target: string; entityRefs: string[]; markers: string[] }
@@ -334,6 +339,7 @@ export class FakeWorld {
   });
 
   readonly catalog = this.#wrap<CatalogApi>('catalog', {
+    entityExists: async ref => this.catalogEntities.has(ref),
     findEntitiesNamed: async name => {
       return [...this.locations.values()]
         .flatMap(l => l.entityRefs)

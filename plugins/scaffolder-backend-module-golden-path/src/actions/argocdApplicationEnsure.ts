@@ -30,6 +30,7 @@ export function createArgocdApplicationEnsureAction(deps: ActionDeps) {
         : (
             await deps.runs.execute(runContext(ctx), ctx.input, {
               groups: ['argocd'],
+              checkOwner: true,
             })
           ).plan;
       if (ctx.isDryRun) {

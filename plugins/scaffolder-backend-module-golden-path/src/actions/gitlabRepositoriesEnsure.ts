@@ -43,6 +43,7 @@ export function createGitlabRepositoriesEnsureAction(deps: ActionDeps) {
         groups: ['gitlab'],
         appFiles,
         requireAppFiles: true,
+        checkOwner: true,
       });
       repositoryOutputs(plan, ctx.output);
     },

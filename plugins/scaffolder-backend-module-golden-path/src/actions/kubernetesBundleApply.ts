@@ -25,6 +25,7 @@ export function createKubernetesBundleApplyAction(deps: ActionDeps) {
         : (
             await deps.runs.execute(runContext(ctx), ctx.input, {
               groups: ['kubernetes'],
+              checkOwner: true,
             })
           ).plan;
       const ids = plan.namespaceBundle.map(o => `${o.kind}/${o.metadata.name}`);

@@ -77,6 +77,7 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
           groups: ['gitlab', 'aws', 'argocd', 'kubernetes'],
           appFiles,
           requireAppFiles: true,
+          checkOwner: true,
         }));
       }
       repositoryOutputs(plan, ctx.output);

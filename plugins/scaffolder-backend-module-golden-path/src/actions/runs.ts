@@ -14,6 +14,7 @@ import { PlatformSettings } from '../render/types';
 import { SagaEngine } from '../saga/engine';
 import { NameClaimedError, RunRecord, RunStore } from '../saga/RunStore';
 import { StepClients, StepGroup, serviceSteps } from '../steps';
+import { OwnerCheck } from './ownerCheck';
 
 /** The one duplicate-name message, whatever found the name taken. */
 export function nameTakenError(name: string, places: string[]): ConflictError {
@@ -57,6 +58,8 @@ export class ServiceRuns {
       clients: StepClients;
       store: RunStore;
       engine: SagaEngine;
+      /** Checks the user may make a service with the plan's owner (see ownerCheck.ts). */
+      ownerCheck?: OwnerCheck;
       now?: () => Date;
       marker?: () => string;
     },
@@ -144,7 +147,13 @@ export class ServiceRuns {
   async execute(
     ctx: RunContext,
     input: PlanInput,
-    opts: { groups: StepGroup[]; appFiles?: RepoFile[]; requireAppFiles?: boolean },
+    opts: {
+      groups: StepGroup[];
+      appFiles?: RepoFile[];
+      requireAppFiles?: boolean;
+      /** The action's input names the service's owner: check the user may choose it. */
+      checkOwner?: boolean;
+    },
   ): Promise<{ plan: ServicePlan; results: Record<string, JsonValue> }> {
     const { store, engine, clients } = this.opts;
     const found = await this.planFor(ctx.taskId, input, opts.appFiles);
@@ -155,6 +164,13 @@ export class ServiceRuns {
       );
     }
     if (!found.run) {
+      // Before anything is created: may this user make a service for this owner?
+      if (this.opts.ownerCheck && opts.checkOwner) {
+        if (!ctx.credentials) {
+          throw new InputError('The task has no initiator to check the owner against');
+        }
+        await this.opts.ownerCheck(plan.request.owner, await ctx.credentials());
+      }
       try {
         await store.start({
           taskId: ctx.taskId,

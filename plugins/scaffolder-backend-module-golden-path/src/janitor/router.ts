@@ -1,4 +1,10 @@
-import { InputError } from '@backstage/errors';
+import {
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { InputError, NotAllowedError } from '@backstage/errors';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { runsReadPermission } from '@internal/plugin-golden-path-common';
 import express from 'express';
 import Router from 'express-promise-router';
 import { RunState, RunStore } from '../saga/RunStore';
@@ -18,9 +24,20 @@ const STATES: RunState[] = [
  */
 export async function createRunsRouter(options: {
   store: RunStore;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
 }): Promise<express.Router> {
   const router = Router();
   router.get('/golden-path/runs', async (req, res) => {
+    // Platform admins only (the permission policy decides).
+    const credentials = await options.httpAuth.credentials(req);
+    const [decision] = await options.permissions.authorize(
+      [{ permission: runsReadPermission }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError('Only platform admins may list runs');
+    }
     const states = String(req.query.state ?? 'needs_attention').split(',');
     const bad = states.filter(s => !STATES.includes(s as RunState));
     if (bad.length) {

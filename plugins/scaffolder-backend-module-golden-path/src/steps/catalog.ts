@@ -1,4 +1,3 @@
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { CatalogApi } from '@internal/plugin-golden-path-node';
 import type { CatalogLocation } from '@internal/plugin-golden-path-node';
 import { ServicePlan } from '../plan/ServicePlan';
@@ -8,7 +7,7 @@ import { SagaStep } from '../saga/engine';
 export type RegistrationRecord = { locationId: string; entityRef: string };
 
 /**
- * The catalog step, as the initiating user. The location of our own app
+ * The catalog step, as the platform. The location of our own app
  * repository's catalog-info.yaml is this run's when its entity carries the
  * run marker (stamped into the file by the plan), or while the catalog has
  * not processed it yet (no entity, so no other run's marker either).
@@ -16,7 +15,6 @@ export type RegistrationRecord = { locationId: string; entityRef: string };
 export function catalogSteps(
   catalog: CatalogApi,
   plan: ServicePlan,
-  credentials: () => Promise<BackstageCredentials>,
 ): SagaStep<ServicePlan>[] {
   const expectedRef = `component:default/${plan.names.namespace}`;
   return [
@@ -28,7 +26,7 @@ export function catalogSteps(
         l.markers.length === 0 || l.markers.includes(plan.marker),
       async ensure(ctx, _deps, found?: CatalogLocation) {
         const registered =
-          found ?? (await catalog.register(plan.catalogInfoUrl, await credentials()));
+          found ?? (await catalog.register(plan.catalogInfoUrl));
         const entityRef =
           registered.entityRefs.find(ref => ref.startsWith('component:')) ??
           expectedRef;

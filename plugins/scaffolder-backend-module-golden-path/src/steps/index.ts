@@ -51,13 +51,7 @@ export function serviceSteps(
     aws: () => awsSteps(clients.aws, clients.gitlab, plan),
     argocd: () => argocdSteps(clients.argocd, plan),
     kubernetes: () => kubernetesSteps(clients.kubernetes, plan),
-    catalog: () =>
-      catalogSteps(
-        clients.catalog,
-        plan,
-        opts.credentials ??
-          (() => Promise.reject(new Error('No initiator credentials'))),
-      ),
+    catalog: () => catalogSteps(clients.catalog, plan),
   };
   const groups = opts.groups ?? (Object.keys(all) as StepGroup[]);
   return groups.flatMap(g => all[g]());
