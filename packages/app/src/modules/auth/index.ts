@@ -1,5 +1,6 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
+import { oidcAuthApi } from './oidc';
 
 const signInPage = SignInPageBlueprint.make({
   params: {
@@ -7,8 +8,8 @@ const signInPage = SignInPageBlueprint.make({
   },
 });
 
-/** The sign-in page: guest locally, GitHub in production. */
+/** The sign-in page: guest locally; GitHub or single sign-on (OIDC) in production. */
 export const authModule = createFrontendModule({
   pluginId: 'app',
-  extensions: [signInPage],
+  extensions: [signInPage, oidcAuthApi],
 });
