@@ -335,6 +335,8 @@ export class GitRepos {
       actions: CommitAction[];
       author?: { name: string; email: string };
       startSha?: string;
+      /** Build on `startSha` even when the branch exists, replacing it. */
+      force?: boolean;
     },
   ): Promise<{ sha: string; parent?: string }> {
     return this.materialize(fullPath).then(() =>
@@ -359,11 +361,13 @@ export class GitRepos {
       actions: CommitAction[];
       author?: { name: string; email: string };
       startSha?: string;
+      /** Build on `startSha` even when the branch exists, replacing it. */
+      force?: boolean;
     },
   ): Promise<{ sha: string; parent?: string }> {
     const dir = this.dirFor(fullPath);
     const branchSha = await this.#resolve(fullPath, `refs/heads/${opts.branch}`);
-    const parent = branchSha ?? opts.startSha;
+    const parent = opts.force && opts.startSha ? opts.startSha : branchSha ?? opts.startSha;
     const existing = new Map((parent ? await this.#files(fullPath, parent) : []).map(f => [f.path, f]));
     const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sandbox-git-'));
     const env = gitEnv(dir, { GIT_INDEX_FILE: path.join(tmp, 'index') });

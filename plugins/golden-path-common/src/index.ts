@@ -9,3 +9,4 @@ export * from './annotations';
 export * from './api';
 export * from './types';
 export * from './permissions';
+export * from './upgrade';

@@ -60,6 +60,7 @@ describe('scaffolderModuleGoldenPath', () => {
       'idp:platform:name:check',
       'idp:platform:name:validate',
       'idp:platform:service:provision',
+      'idp:platform:service:upgrade',
       'idp:platform:settings:read',
     ]);
     for (const action of registered) {

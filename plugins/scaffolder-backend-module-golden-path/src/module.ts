@@ -20,6 +20,10 @@ import { createOwnerCheck } from './actions/ownerCheck';
 import { Janitor, taskStatusOf } from './janitor/Janitor';
 import { createRunsRouter } from './janitor/router';
 import { SagaEngine } from './saga/engine';
+import { createPlatformServiceUpgradeAction } from './actions/platformServiceUpgrade';
+import { createUpgradeAccess } from './upgrade/access';
+import { ServiceUpgrader } from './upgrade/ServiceUpgrader';
+import { GoldenPathServices } from './upgrade/targets';
 import { RunStore } from './saga/RunStore';
 
 /**
@@ -80,6 +84,22 @@ export const scaffolderModuleGoldenPath = createBackendModule({
                 userInfo: deps.userInfo,
                 roles: readRoles(config),
               }),
+            }),
+          }),
+        );
+
+        deps.scaffolder.addActions(
+          createPlatformServiceUpgradeAction({
+            upgrader: new ServiceUpgrader({
+              settings,
+              clients,
+              logger: logger.child({ action: 'idp:platform:service:upgrade' }),
+            }),
+            services: new GoldenPathServices(deps.catalog, auth),
+            access: createUpgradeAccess({
+              permissions: deps.permissions,
+              userInfo: deps.userInfo,
+              roles: readRoles(config),
             }),
           }),
         );

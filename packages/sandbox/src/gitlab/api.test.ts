@@ -311,6 +311,35 @@ describe('GitLab fake: merge requests', () => {
     expect(second.body.iid).toBe(2);
     expect((await api(`/projects/${p.id}/merge_requests/99`)).status).toBe(404);
   });
+
+  it('force-replaces a branch with one commit on top of start_sha, and the open merge request shows only that commit', async () => {
+    const p = await project('forced');
+    const first = await commit(p.id, { actions: [{ action: 'create', file_path: 'a.txt', content: 'a\n' }] });
+    const onBranch = (body: object) =>
+      api(`/projects/${p.id}/repository/commits`, { body: { branch: 'upgrade', commit_message: 'Upgrade', ...body } });
+    const old = await onBranch({ start_sha: first.body.id, actions: [{ action: 'update', file_path: 'a.txt', content: 'b\n' }] });
+    expect(old.status).toBe(201);
+    await api(`/projects/${p.id}/merge_requests`, { body: { source_branch: 'upgrade', target_branch: 'main', title: 'Upgrade' } });
+    // main moves on; the branch is rebuilt on top of it.
+    const second = await commit(p.id, { actions: [{ action: 'create', file_path: 'c.txt', content: 'c\n' }] });
+
+    // Without force an existing branch keeps its history.
+    const stacked = await onBranch({ start_sha: second.body.id, actions: [{ action: 'update', file_path: 'a.txt', content: 'x\n' }] });
+    expect(stacked.body.parent_ids).toEqual([old.body.id]);
+
+    const forced = await onBranch({
+      start_sha: second.body.id,
+      force: true,
+      actions: [{ action: 'update', file_path: 'a.txt', content: 'd\n' }],
+    });
+    expect(forced.status).toBe(201);
+    expect(forced.body.parent_ids).toEqual([second.body.id]);
+    expect((await api(`/projects/${p.id}/repository/branches/upgrade`)).body.commit.id).toBe(forced.body.id);
+    const diffs = await api(`/projects/${p.id}/merge_requests/1/diffs`);
+    expect(diffs.body).toEqual([
+      expect.objectContaining({ new_path: 'a.txt', diff: '@@ -1 +1 @@\n-a\n+d\n' }),
+    ]);
+   }, 30_000);
 });
 
 describe('GitLab fake: hooks, tokens and variables', () => {

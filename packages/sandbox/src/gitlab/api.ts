@@ -645,19 +645,24 @@ export function createGitLabApi(opts: {
           ? { name: authorName ?? 'Sandbox', email: authorEmail ?? 'sandbox@localhost' }
           : undefined;
 
+      // `force`: replace the branch with one commit on top of the start
+      // (GitLab: "overwrites the target branch with a new commit based on
+      // the start_branch or start_sha").
+      const force = bool(input.force) ?? false;
+      const branchExists = !!(await repos.resolve(full, `refs/heads/${branch}`));
       let startSha: string | undefined;
-      if (!(await repos.resolve(full, `refs/heads/${branch}`))) {
+      if (!branchExists || force) {
         const start = str(input.start_sha) ?? str(input.start_branch);
         if (start) {
           startSha = await repos.resolve(full, start);
           if (!startSha) throw badRequest(`Invalid reference name: ${start}`);
-        } else if (!(await git.isEmpty(full))) {
+        } else if (!branchExists && !(await git.isEmpty(full))) {
           throw badRequest('You can only create or edit files when you are on a branch');
         }
       }
       let result: { sha: string; parent?: string };
       try {
-        result = await repos.commit(full, { branch, message, actions, author, startSha });
+        result = await repos.commit(full, { branch, message, actions, author, startSha, force: force && !!startSha });
       } catch (error) {
         if (error instanceof GitActionError) throw badRequest(error.message);
         throw error;

@@ -17,6 +17,13 @@ import {
   ProjectSchema,
 } from '@gitbeaker/rest';
 import { GitLabApi, GitLabFile, GitLabProject } from './types';
+import type {
+  GitLabChangesApi,
+  GitLabCommit,
+  GitLabCommitChange,
+  GitLabMergeRequest,
+  GitLabTreeFile,
+} from './types';
 
 /**
  * GitLab's rules for a masked CI/CD variable value: at least 8 characters,
@@ -32,7 +39,7 @@ const TREE_PAGE_SIZE = 100;
  * {@link GitLabApi} on top of gitbeaker. Every gitbeaker or HTTP failure is
  * turned into a Backstage error by {@link GitLabClient.toBackstageError}.
  */
-export class GitLabClient implements GitLabApi {
+export class GitLabClient implements GitLabApi, GitLabChangesApi {
   /** Typed without camelize: responses keep GitLab's snake_case keys. */
   private readonly api: Gitlab<false>;
   private readonly host: string;
@@ -359,6 +366,216 @@ export class GitLabClient implements GitLabApi {
       error,
     );
   }
+  // Proposing changes (GitLabChangesApi): the upgrade reads main, commits
+  // to its own branch and opens or updates one merge request.
+
+  async getBranchHead(
+    projectId: number,
+    branch: string,
+  ): Promise<GitLabCommit | undefined> {
+    try {
+      const { commit } = await this.api.Branches.show(projectId, branch);
+      return toGitLabCommit(commit as unknown as Record<string, unknown>);
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `read branch ${branch} of project ${projectId}`,
+      );
+      if (mapped instanceof NotFoundError) return undefined;
+      throw mapped;
+    }
+  }
+
+  async listTree(projectId: number, ref: string): Promise<GitLabTreeFile[]> {
+    try {
+      const tree = await this.api.Repositories.allRepositoryTrees(projectId, {
+        ref,
+        recursive: true,
+        perPage: TREE_PAGE_SIZE,
+      });
+      return tree
+        .filter(entry => entry.type === 'blob')
+        .map(entry => ({ path: entry.path, blobId: entry.id }));
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `list files at ${ref} of project ${projectId}`,
+      );
+    }
+  }
+
+  async readFile(
+    projectId: number,
+    path: string,
+    ref: string,
+  ): Promise<string | undefined> {
+    try {
+      // The JSON form (base64 content) is byte-exact whatever the file's
+      // content type; the raw form's body type depends on it.
+      const file = await this.api.RepositoryFiles.show(projectId, path, ref);
+      return Buffer.from(file.content, 'base64').toString('utf8');
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `read ${path} at ${ref} of project ${projectId}`,
+      );
+      if (mapped instanceof NotFoundError) return undefined;
+      throw mapped;
+    }
+  }
+
+  async lastCommitTouching(
+    projectId: number,
+    ref: string,
+    path: string,
+  ): Promise<string | undefined> {
+    try {
+      const commits = await this.api.Commits.all(projectId, {
+        refName: ref,
+        path,
+        perPage: 1,
+        maxPages: 1,
+      });
+      return commits[0]?.id;
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `list commits of ${path} at ${ref} of project ${projectId}`,
+      );
+      if (mapped instanceof NotFoundError) return undefined;
+      throw mapped;
+    }
+  }
+
+  async commitChanges(
+    projectId: number,
+    opts: {
+      branch: string;
+      message: string;
+      changes: GitLabCommitChange[];
+      startSha?: string;
+      force?: boolean;
+    },
+  ): Promise<{ sha: string }> {
+    const { branch, message, changes } = opts;
+    const actions: CommitAction[] = changes.map(change =>
+      change.action === 'delete'
+        ? { action: 'delete', filePath: change.path }
+        : {
+            action: change.action,
+            filePath: change.path,
+            content: change.content ?? '',
+            encoding: 'text',
+          },
+    );
+    try {
+      const commit = await this.api.Commits.create(
+        projectId,
+        branch,
+        message,
+        actions,
+        {
+          ...(opts.startSha ? { startSha: opts.startSha } : {}),
+          ...(opts.force ? { force: true } : {}),
+        },
+      );
+      return { sha: commit.id };
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `commit ${changes.length} changes to branch ${branch} of project ${projectId}`,
+      );
+    }
+  }
+
+  async findOpenMergeRequest(
+    projectId: number,
+    opts: { sourceBranch: string; targetBranch: string },
+  ): Promise<GitLabMergeRequest | undefined> {
+    try {
+      const found = await this.api.MergeRequests.all({
+        projectId,
+        sourceBranch: opts.sourceBranch,
+        targetBranch: opts.targetBranch,
+        state: 'opened',
+        perPage: 20,
+        maxPages: 1,
+      });
+      const first = found[0];
+      return first
+        ? toGitLabMergeRequest(first as unknown as Record<string, unknown>)
+        : undefined;
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `list merge requests from ${opts.sourceBranch} of project ${projectId}`,
+      );
+    }
+  }
+
+  async createMergeRequest(
+    projectId: number,
+    opts: {
+      sourceBranch: string;
+      targetBranch: string;
+      title: string;
+      description: string;
+      labels?: string[];
+      removeSourceBranch?: boolean;
+    },
+  ): Promise<GitLabMergeRequest> {
+    try {
+      const created = await this.api.MergeRequests.create(
+        projectId,
+        opts.sourceBranch,
+        opts.targetBranch,
+        opts.title,
+        {
+          description: opts.description,
+          ...(opts.labels?.length ? { labels: opts.labels.join(',') } : {}),
+          ...(opts.removeSourceBranch !== undefined
+            ? { removeSourceBranch: opts.removeSourceBranch }
+            : {}),
+        },
+      );
+      this.logger?.info(
+        `Opened merge request !${created.iid} in GitLab project ${projectId}`,
+      );
+      return toGitLabMergeRequest(created as unknown as Record<string, unknown>);
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `open a merge request from ${opts.sourceBranch} in project ${projectId}`,
+      );
+    }
+  }
+
+  async updateMergeRequest(
+    projectId: number,
+    iid: number,
+    opts: {
+      title?: string;
+      description?: string;
+      stateEvent?: 'close' | 'reopen';
+    },
+  ): Promise<GitLabMergeRequest> {
+    try {
+      const updated = await this.api.MergeRequests.edit(projectId, iid, {
+        ...(opts.title !== undefined ? { title: opts.title } : {}),
+        ...(opts.description !== undefined
+          ? { description: opts.description }
+          : {}),
+        ...(opts.stateEvent ? { stateEvent: opts.stateEvent } : {}),
+      });
+      return toGitLabMergeRequest(updated as unknown as Record<string, unknown>);
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `update merge request !${iid} of project ${projectId}`,
+      );
+    }
+  }
+
 }
 
 function toGitLabProject(project: ProjectSchema): GitLabProject {
@@ -385,4 +602,24 @@ function assertMaskable(key: string, value: string): void {
       `CI/CD variable ${key} cannot be masked: its value ${problem}`,
     );
   }
+}
+
+function toGitLabCommit(c: Record<string, unknown>): GitLabCommit {
+  return {
+    sha: String(c.id),
+    message: String(c.message ?? c.title ?? ''),
+    parentIds: Array.isArray(c.parent_ids) ? c.parent_ids.map(String) : [],
+  };
+}
+
+function toGitLabMergeRequest(mr: Record<string, unknown>): GitLabMergeRequest {
+  return {
+    iid: Number(mr.iid),
+    title: String(mr.title ?? ''),
+    description: String(mr.description ?? ''),
+    state: String(mr.state ?? ''),
+    sourceBranch: String(mr.source_branch ?? ''),
+    targetBranch: String(mr.target_branch ?? ''),
+    webUrl: String(mr.web_url ?? ''),
+  };
 }

@@ -187,3 +187,88 @@ export interface KubernetesApi {
   /** Labels of the namespace, or undefined when it does not exist. */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
 }
+
+/** A commit as the upgrade reads it. */
+export interface GitLabCommit {
+  sha: string;
+  message: string;
+  parentIds: string[];
+}
+
+/** A file on a branch: its path and git blob id. */
+export interface GitLabTreeFile {
+  path: string;
+  blobId: string;
+}
+
+/** One change of a commit (text files). */
+export interface GitLabCommitChange {
+  action: 'create' | 'update' | 'delete';
+  path: string;
+  /** Required for create and update. */
+  content?: string;
+}
+
+/** A merge request as the upgrade and the entity page read it. */
+export interface GitLabMergeRequest {
+  iid: number;
+  title: string;
+  description: string;
+  /** `opened`, `closed`, `locked` or `merged`. */
+  state: string;
+  sourceBranch: string;
+  targetBranch: string;
+  webUrl: string;
+}
+
+/**
+ * What proposing a change needs from GitLab: read a branch, commit to
+ * another one, and open or update one merge request. Implemented by
+ * GitLabClient next to {@link GitLabApi}.
+ */
+export interface GitLabChangesApi {
+  /** The branch's head commit, or undefined when the branch (or project) does not exist. */
+  getBranchHead(projectId: number, branch: string): Promise<GitLabCommit | undefined>;
+  /** Every file (blob) at `ref` with its blob id, recursively. */
+  listTree(projectId: number, ref: string): Promise<GitLabTreeFile[]>;
+  /** A text file's content at `ref`, or undefined when there is no such file. */
+  readFile(projectId: number, path: string, ref: string): Promise<string | undefined>;
+  /** The newest commit reachable from `ref` that changed `path`, or undefined. */
+  lastCommitTouching(projectId: number, ref: string, path: string): Promise<string | undefined>;
+  /**
+   * One commit on `branch`. With `startSha` and `force`, the branch is
+   * created or replaced by a single commit on top of `startSha` (GitLab's
+   * `force` option); otherwise the commit goes on top of the branch.
+   */
+  commitChanges(
+    projectId: number,
+    opts: {
+      branch: string;
+      message: string;
+      changes: GitLabCommitChange[];
+      startSha?: string;
+      force?: boolean;
+    },
+  ): Promise<{ sha: string }>;
+  /** The open merge request from `sourceBranch` into `targetBranch`, if any (GitLab allows one). */
+  findOpenMergeRequest(
+    projectId: number,
+    opts: { sourceBranch: string; targetBranch: string },
+  ): Promise<GitLabMergeRequest | undefined>;
+  createMergeRequest(
+    projectId: number,
+    opts: {
+      sourceBranch: string;
+      targetBranch: string;
+      title: string;
+      description: string;
+      labels?: string[];
+      removeSourceBranch?: boolean;
+    },
+  ): Promise<GitLabMergeRequest>;
+  updateMergeRequest(
+    projectId: number,
+    iid: number,
+    opts: { title?: string; description?: string; stateEvent?: 'close' | 'reopen' },
+  ): Promise<GitLabMergeRequest>;
+}

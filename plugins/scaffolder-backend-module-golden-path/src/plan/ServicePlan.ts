@@ -10,6 +10,7 @@ import { KubernetesObject } from '../render/context';
 import { renderAppProject, renderApplication } from '../render/argocd';
 import { GitopsFile, renderGitopsRepository } from '../render/gitops';
 import { IamPolicyDocument, renderEcrPolicy } from '../render/iam';
+import { renderServiceRecord } from '../render/record';
 import { ServiceInput, assertImageTag } from '../render/input';
 import {
   renderNamespace,
@@ -112,7 +113,9 @@ export function planService(
   const imageTag = input.initialImageTag ?? INITIAL_IMAGE_TAG;
   assertImageTag(imageTag, 'initialImageTag');
   const { names, request } = ctx;
-  const gitopsFiles: RepoFile[] = renderGitopsRepository(ctx, { imageTag }).map(
+  const rendered = renderGitopsRepository(ctx, { imageTag });
+  // The record of what was rendered, so an upgrade can render it again.
+  const gitopsFiles: RepoFile[] = [...rendered, renderServiceRecord(ctx, rendered)].map(
     (f: GitopsFile) => ({ path: f.path, content: f.content, encoding: 'text' }),
   );
   const appFiles = (opts.appFiles ?? []).map(f =>
