@@ -135,5 +135,16 @@ export interface Config {
 
     /** Namespace of Prometheus, allowed to scrape /metrics. Default monitoring. */
     monitoringNamespace?: string;
+
+    /** How the platform renders every service's manifests. */
+    render?: {
+      /**
+       * Labels on every object the platform renders, e.g. a cost centre. The
+       * platform's own labels win on a clash. Changing them is a render
+       * change: the upgrade (templates/upgrade-services) proposes it to
+       * existing services.
+       */
+      extraLabels?: { [key: string]: string };
+    };
   };
 }

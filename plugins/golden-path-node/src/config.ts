@@ -182,6 +182,33 @@ export const goldenPathConfigSchema = z
       .optional(),
     secretStoreName: z.string().optional(),
     monitoringNamespace: z.string().optional(),
+    /** How the platform renders every service's manifests. */
+    render: z
+      .object({
+        /**
+         * Labels on every object the platform renders (e.g. a cost centre).
+         * The platform's own labels win on a clash. A change is a render
+         * change: the upgrade proposes it to existing services.
+         */
+        extraLabels: z
+          .record(
+            z
+              .string()
+              .regex(
+                /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+                'must be a Kubernetes label key',
+              ),
+            z
+              .string()
+              .regex(
+                /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/,
+                'must be a Kubernetes label value (at most 63 characters)',
+              ),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     runs: z
       .object({
         leaseSeconds: z.number().int().min(5).max(3600).optional(),
@@ -267,6 +294,8 @@ export interface PlatformSettings {
   secretStoreName: string;
   /** Namespace Prometheus runs in (allowed to scrape `/metrics`). */
   monitoringNamespace: string;
+  /** Labels added to every rendered object (`goldenPath.render.extraLabels`). */
+  extraLabels?: Record<string, string>;
   /**
    * CIDRs the shared ALB sends traffic from (the VPC subnets, IP target
    * mode); the only sources allowed to reach the app port.
@@ -512,6 +541,7 @@ export function readGoldenPathSettings(config: Config): GoldenPathSettings {
     loadBalancerSourceCidrs: gp.ingress!.loadBalancerSourceCidrs!,
     secretStoreName: gp.secretStoreName ?? 'aws-secrets-manager',
     monitoringNamespace: gp.monitoringNamespace ?? 'monitoring',
+    ...(gp.render?.extraLabels ? { extraLabels: gp.render.extraLabels } : {}),
   };
   return { platform, gitlab, argocd, aws, kubernetes };
 }

@@ -30,7 +30,11 @@ export function renderContext(
     settings,
     request: resolved,
     names: deriveNames(settings, resolved.name),
-    labels: commonLabels(resolved.name, resolved.owner),
+    // The platform's own labels win over the configured extra ones.
+    labels: {
+      ...settings.extraLabels,
+      ...commonLabels(resolved.name, resolved.owner),
+    },
     runtime: resolveRuntime(input.runtime),
   };
 }
