@@ -254,6 +254,74 @@ describe('SagaEngine', () => {
     ).rejects.toThrow('A completed run is never rolled back');
   });
 
+  describe('transient failures', () => {
+    /** A step whose first `failures` ensures make the resource, then lose the answer. */
+    function flaky(failures: number, error: () => Error) {
+      const made: string[] = [];
+      let attempts = 0;
+      let resource: string | undefined;
+      const step: SagaStep<object> = {
+        id: 'r',
+        title: 'resource r',
+        find: async () => resource,
+        isOurs: (marker, ctx) => marker === ctx.run.marker,
+        async ensure(ctx, _deps, found) {
+          attempts++;
+          if (!found) {
+            resource = ctx.run.marker;
+            made.push(`made on attempt ${attempts}`);
+          }
+          if (attempts <= failures) throw error();
+          return { attempts };
+        },
+        async undo() {
+          resource = undefined;
+        },
+      };
+      return { step, made, attempts: () => attempts };
+    }
+    const socketError = () =>
+      new Error('GitLab: cannot create project: request failed', {
+        cause: Object.assign(new TypeError('fetch failed'), {
+          cause: { code: 'UND_ERR_SOCKET' },
+        }),
+      });
+
+    it('tries a step again after a dropped connection, completing what the failed attempt made', async () => {
+      const { step, made, attempts } = flaky(2, socketError);
+      const { store } = await engineFor('tr1');
+      const engine = new SagaEngine({ store, logger, owner: 'p1', leaseMs: 5000, sleep: async () => {} });
+      const results = await engine.execute({ taskId: 'tr1', plan: {}, steps: [step], logger });
+      expect(results.r).toEqual({ attempts: 3 });
+      expect(attempts()).toBe(3);
+      expect(made).toEqual(['made on attempt 1']);
+    });
+
+    it('gives up after the last attempt and rolls back', async () => {
+      const { step } = flaky(10, socketError);
+      const { store } = await engineFor('tr2');
+      const engine = new SagaEngine({ store, logger, owner: 'p1', leaseMs: 5000, sleep: async () => {}, transientAttempts: 3 });
+      await expect(engine.execute({ taskId: 'tr2', plan: {}, steps: [step], logger })).rejects.toThrow(
+        /request failed[\s\S]*rolled back/i,
+      );
+      expect((await store.get('tr2'))?.state).toBe('rolled_back');
+    });
+
+    it.each([
+      ['permission denied', () => Object.assign(new Error('GitLab: permission denied (HTTP 403)'), { name: 'NotAllowedError' })],
+      ['invalid input', () => Object.assign(new Error('rejected as invalid'), { name: 'InputError' })],
+      ['an unknown failure', () => new Error('boom')],
+    ])('does not try again after %s', async (_what, error) => {
+      const { step, attempts } = flaky(1, error);
+      const { store } = await engineFor(`tr-${_what}`);
+      const engine = new SagaEngine({ store, logger, owner: 'p1', leaseMs: 5000, sleep: async () => {} });
+      await expect(engine.execute({ taskId: `tr-${_what}`, plan: {}, steps: [step], logger })).rejects.toThrow(
+        SagaRolledBackError,
+      );
+      expect(attempts()).toBe(1);
+    });
+  });
+
   it('orders steps after their dependencies and refuses a cycle', () => {
     const { step } = world();
     expect(

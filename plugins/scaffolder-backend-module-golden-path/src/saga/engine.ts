@@ -7,6 +7,7 @@ import {
 } from '@backstage/errors';
 import { JsonValue } from '@backstage/types';
 import { RunRecord, RunState, RunStore, StepRecord } from './RunStore';
+import { isTransient } from './transient';
 
 /**
  * The small saga engine: steps declared as data, run as a DAG (every step
@@ -141,6 +142,12 @@ export interface SagaOptions {
   /** How long to wait for a lease held by someone else before giving up. */
   waitForLeaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Attempts of a step (or an undo) whose failure is transient (a dropped
+   * connection, 429, 5xx): each new attempt re-reads the resource first, so
+   * one the failed attempt did make is completed, not made twice. Default 4.
+   */
+  transientAttempts?: number;
 }
 
 /**
@@ -319,6 +326,31 @@ export class SagaEngine {
     }
   }
 
+  /**
+   * Runs `attempt` again while it fails transiently (see {@link isTransient}),
+   * with exponential backoff and jitter; any other failure, or the last
+   * attempt's, is thrown.
+   */
+  private async retryTransient<T>(
+    ctx: StepContext<unknown>,
+    what: string,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    const attempts = this.options.transientAttempts ?? 4;
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (n >= attempts || !isTransient(error)) throw error;
+        const delay = Math.round((250 * 2 ** n) * (0.5 + Math.random() / 2));
+        ctx.logger.warn(
+          `${what}: ${toError(error).message} (transient); trying again in ${delay} ms, attempt ${n + 1} of ${attempts}`,
+        );
+        await this.sleep(delay);
+      }
+    }
+  }
+
   private async runStep<P>(
     ctx: StepContext<P>,
     step: SagaStep<P>,
@@ -326,18 +358,22 @@ export class SagaEngine {
   ): Promise<void> {
     const { store } = this.options;
     await store.setStep(ctx.run.taskId, step.id, 'started');
-    let found: unknown;
-    if (step.find) {
-      found = await step.find(ctx);
-      if (found !== undefined && !step.isOurs?.(found, ctx)) {
-        throw takenError(ctx, step.title);
-      }
-    }
     const deps: Record<string, JsonValue> = {};
     for (const dep of step.after ?? []) {
       if (dep in results) deps[dep] = results[dep];
     }
-    const result = await step.ensure(ctx, deps, found);
+    let found: unknown;
+    const result = await this.retryTransient(ctx, step.title, async () => {
+      // Re-read on every attempt: a failed attempt may have made it.
+      found = undefined;
+      if (step.find) {
+        found = await step.find(ctx);
+        if (found !== undefined && !step.isOurs?.(found, ctx)) {
+          throw takenError(ctx, step.title);
+        }
+      }
+      return step.ensure(ctx, deps, found);
+    });
     await store.setStep(ctx.run.taskId, step.id, 'done', { resource: result ?? null });
     results[step.id] = result ?? null;
     if (step.find) {
@@ -400,21 +436,27 @@ export class SagaEngine {
         await store.setStep(taskId, step.id, 'undone');
         return { state: 'undone', acted: false };
       }
-      let found: unknown;
-      if (step.find) {
-        found = await step.find(ctx);
-        if (found === undefined) {
-          await store.setStep(taskId, step.id, 'undone');
-          ctx.logger.info(`Rolled back ${step.title} (already gone)`);
-          return { state: 'undone', acted: rec.state === 'done' };
+      const undo = step.undo;
+      const outcome = await this.retryTransient(ctx, `Rolling back ${step.title}`, async () => {
+        let found: unknown;
+        if (step.find) {
+          found = await step.find(ctx);
+          if (found === undefined) return 'gone' as const;
+          if (!step.isOurs?.(found, ctx)) return 'not ours' as const;
         }
-        if (!step.isOurs?.(found, ctx)) {
-          await store.setStep(taskId, step.id, 'left');
-          ctx.logger.warn(`Left ${step.title} alone: it was not made by this run`);
-          return { state: 'left', acted: false };
-        }
+        await undo(ctx, found, rec.resource);
+        return 'undone' as const;
+      });
+      if (outcome === 'gone') {
+        await store.setStep(taskId, step.id, 'undone');
+        ctx.logger.info(`Rolled back ${step.title} (already gone)`);
+        return { state: 'undone', acted: rec.state === 'done' };
       }
-      await step.undo(ctx, found, rec.resource);
+      if (outcome === 'not ours') {
+        await store.setStep(taskId, step.id, 'left');
+        ctx.logger.warn(`Left ${step.title} alone: it was not made by this run`);
+        return { state: 'left', acted: false };
+      }
       await store.setStep(taskId, step.id, 'undone');
       ctx.logger.info(`Rolled back ${step.title}`);
       return { state: 'undone', acted: true };
