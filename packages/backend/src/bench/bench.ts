@@ -3,7 +3,8 @@
  *
  * Usage (repository root; `yarn workspace backend bench ...` is the same):
  *
- *   yarn bench                                   # every section, ~15 min on 2 cores
+ *   yarn bench                                   # every section: ~9 min on a quiet 2-core machine,
+ *                                                # + 1-4 min when the bundle must be rebuilt
  *   yarn bench --only concurrency                # one section (see --help for all)
  *   yarn bench --only scale,critical-path
  *   yarn bench --skip footprint,deploy

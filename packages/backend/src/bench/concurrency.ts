@@ -151,13 +151,25 @@ export async function concurrencySection(
       );
       const sorted = [...tasks].sort((x, y) => x.created - y.created);
       details.push(`  latency/queue wait per task, in POST order (ms): ${sorted.map(t => `${Math.round(latency(t))}/${Math.round(queueWait(t))}`).join(' ')}`);
+      const kinds = new Map<string, string[]>();
       for (const t of tasks.filter(x => x.status !== 'completed')) {
         const result = await portal.waitForTask(t.id, 30_000).catch(e => ({ status: '?', message: String(e), log: [] as string[] }));
-        failures.push(`burst ${b}: ${t.name} (${t.id}) ${result.status}: ${result.message}`);
-        for (const line of result.log.slice(-8)) failures.push(`      | ${line.split('\n')[0].slice(0, 240)}`);
-        summary.problem(`concurrency burst ${b}: ${t.name} ${result.status}: ${result.message}`);
+        // The message without its stack.
+        const message = plain(String(result.message ?? '')).split('\n')[0];
+        failures.push(`burst ${b}: ${t.name} (task ${t.id}) ${result.status}: ${message}`);
+        // Same failure, other service: one line in the summary.
+        const kind = message.replace(/ Rolled back: .*$/, '').replace(new RegExp(t.name, 'g'), '<name>').replace(/\b(project|port) \d+/g, '$1 <n>');
+        kinds.set(kind, [...(kinds.get(kind) ?? []), t.name]);
       }
-      const troubles = plain(portal.backend.output().slice(logBefore))
+      for (const [kind, failed] of kinds) summary.problem(`concurrency burst ${b}: ${failed.length}x ${kind}`);
+      if (kinds.size) {
+        failures.push(`burst ${b}: longest backend stall seen by the status polls ${ms(Math.max(...polls))} ` +
+          "(Node's HTTP servers close idle keep-alive connections after 5 s)");
+      }
+      const burstLog = plain(portal.backend.output().slice(logBefore));
+      const locked = (burstLog.match(/SQLITE_BUSY|database is locked/g) ?? []).length;
+      if (locked) failures.push(`burst ${b}: the backend log mentions SQLITE_BUSY / "database is locked" ${locked} times`);
+      const troubles = burstLog
         .split('\n')
         .filter(l => /\b(error|warn)\b/i.test(l) && !/incomingRequest|events backend not found/.test(l));
       if (troubles.length) {

@@ -294,6 +294,9 @@ export async function footprintSection(sandbox: RunningSandbox, o: BenchOptions,
           ).padStart(7)}  peak ${mb(s.peak).padStart(7)}  Create ${s.create}${error}`,
         );
         if (s.error) summary.problem(`footprint: ${variant} round ${round}: ${s.error.split('\n')[0].slice(0, 200)}`);
+        else if (variant === 'ours' && !s.create.startsWith('completed')) {
+          summary.problem(`footprint: ours round ${round}: the Create did not complete (${s.create}); "after one Create" is after a failed one`);
+        }
       }
     }
     const of = (v: Start['variant'], k: 'readyMs' | 'rssReady' | 'rssCreate' | 'peak') =>
