@@ -20,6 +20,7 @@ import {
   LatestPipeline,
   MANAGED_BY,
   RUN_MARKER_KEY,
+  UpgradeStatus,
 } from '@internal/plugin-golden-path-common';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
@@ -30,6 +31,7 @@ import {
   readArgoCdSettings,
 } from '@internal/plugin-golden-path-node';
 import { isApplicationName, toApplicationStatus } from './argocd';
+import { upgradeStatusOf } from './upgrade';
 
 export interface RouterOptions {
   config: Config;
@@ -57,6 +59,7 @@ function secretsOf(config: Config): string[] {
  *
  * - `GET /argocd/application?entityRef=<ref>` — {@link ArgoCdApplicationStatus}
  * - `GET /gitlab/pipelines/latest?entityRef=<ref>[&ref=<branch>]` — {@link LatestPipeline}
+ * - `GET /upgrade?entityRef=<ref>` — {@link UpgradeStatus}: render version, upgrade waiting
  *
  * The entity is read from the catalog with the caller's credentials, so the
  * permission policy decides (`catalog.entity.read`); only golden-path
@@ -201,6 +204,21 @@ export async function createRouter(
       );
     }
     res.json(JSON.parse(redact(JSON.stringify(pipeline))));
+  });
+
+  router.get('/upgrade', async (req, res) => {
+    const entity = await entityOf(req);
+    const gitopsGroup = config.getOptionalString('goldenPath.gitlab.gitopsGroup');
+    if (!gitopsGroup) {
+      throw new ServiceUnavailableError('goldenPath.gitlab.gitopsGroup is not configured');
+    }
+    let body: UpgradeStatus;
+    try {
+      body = await upgradeStatusOf(entity, { gitlab: goldenPath.gitlab(), gitopsGroup });
+    } catch (error) {
+      throw safeError(error);
+    }
+    res.json(JSON.parse(redact(JSON.stringify(body))));
   });
 
   return router;

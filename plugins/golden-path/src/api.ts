@@ -10,6 +10,7 @@ import {
 import {
   ArgoCdApplicationStatus,
   LatestPipeline,
+  UpgradeStatus,
 } from '@internal/plugin-golden-path-common';
 
 /** The backend plugin's id, as discovery knows it. */
@@ -24,6 +25,8 @@ export const BACKEND_PLUGIN_ID = 'golden-path';
 export interface GoldenPathApi {
   getArgoCdApplication(entityRef: string): Promise<ArgoCdApplicationStatus | undefined>;
   getLatestPipeline(entityRef: string): Promise<LatestPipeline | undefined>;
+  /** The render version and whether an upgrade is waiting (undefined: not a golden-path service's repository). */
+  getUpgradeStatus(entityRef: string): Promise<UpgradeStatus | undefined>;
 }
 
 export const goldenPathApiRef = createApiRef<GoldenPathApi>({
@@ -52,6 +55,10 @@ export class GoldenPathClient implements GoldenPathApi {
 
   getLatestPipeline(entityRef: string) {
     return this.get<LatestPipeline>('/gitlab/pipelines/latest', entityRef);
+  }
+
+  getUpgradeStatus(entityRef: string) {
+    return this.get<UpgradeStatus>('/upgrade', entityRef);
   }
 }
 
