@@ -173,7 +173,11 @@ type TemplateUnderTest = {
   verifyFile: string;
 };
 
-/** Every `templates/<id>/` with a template.yaml. */
+/**
+ * Every golden path: `templates/<id>/` with a template.yaml and a skeleton
+ * (templates that act on existing services, such as decommission, generate
+ * no app).
+ */
 function discoverTemplates(): TemplateUnderTest[] {
   const root = path.join(repoRoot, 'templates');
   return fs
@@ -181,7 +185,8 @@ function discoverTemplates(): TemplateUnderTest[] {
     .filter(
       entry =>
         entry.isDirectory() &&
-        fs.existsSync(path.join(root, entry.name, 'template.yaml')),
+        fs.existsSync(path.join(root, entry.name, 'template.yaml')) &&
+        fs.existsSync(path.join(root, entry.name, 'skeleton')),
     )
     .map(entry => ({
       id: entry.name,
