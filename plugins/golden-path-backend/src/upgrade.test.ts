@@ -3,6 +3,7 @@ import {
   registerMswTestHooks,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   RENDER_VERSION,
@@ -18,13 +19,13 @@ const GITLAB_TOKEN = 'glpat-TOKEN-3c5e7a9b1d';
 const GITLAB_API = 'http://gitlab.test/api/v4';
 const record = (version: number) =>
   JSON.stringify({ renderVersion: version, request: { name: 'x' }, runtime: {}, files: {} });
-const entity = (name: string, marker?: string) => ({
+const entity = (name: string, marker?: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
   metadata: {
     name,
     namespace: 'default',
-    annotations: marker ? { 'golden-path-idp/run': marker } : {},
+    annotations: marker ? { 'golden-path-idp/run': marker } : ({} as Record<string, string>),
   },
   spec: {},
 });
