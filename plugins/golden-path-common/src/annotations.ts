@@ -42,3 +42,10 @@ export function runMarkerFromTopics(topics: readonly string[]): string | undefin
   const prefix = runMarkerTopic('');
   return topics.find(t => t.startsWith(prefix))?.slice(prefix.length);
 }
+
+/**
+ * Annotation on a template that performs a lifecycle action on an existing
+ * golden-path service (value: `decommission`, `upgrade`). The entity page
+ * finds the template by it, so no code names a template.
+ */
+export const LIFECYCLE_ACTION_ANNOTATION = 'golden-path-idp/lifecycle-action';

@@ -3,6 +3,7 @@ import { Entity } from '@backstage/catalog-model';
 import {
   ARGOCD_APP_NAME_ANNOTATION,
   GITLAB_PROJECT_SLUG_ANNOTATION,
+  RUN_MARKER_KEY,
 } from '@internal/plugin-golden-path-common';
 
 function annotation(entity: Entity, key: string): string | undefined {
@@ -28,4 +29,9 @@ export function isArgoCdAvailable(entity: Entity): boolean {
 /** Entity card filter: the pipeline card shows only for entities with `gitlab.com/project-slug`. */
 export function isGitLabPipelineAvailable(entity: Entity): boolean {
   return gitLabProjectOf(entity) !== undefined;
+}
+
+/** A service made by a golden path (its entity carries the run marker): it has a lifecycle here. */
+export function isGoldenPathService(entity: Entity): boolean {
+  return annotation(entity, RUN_MARKER_KEY) !== undefined;
 }
