@@ -113,7 +113,7 @@ describe('ServiceUpgrader', () => {
     world.editByHand(path, { [INGRESS]: edited });
     const result = await upgrader(world).upgrade(target, { dryRun: false });
     expect(result.status).toBe('opened');
-    expect(result.files).toContainEqual({ path: INGRESS, kind: 'conflict', note: '1 conflict(s)' });
+    expect(result.files).toContainEqual({ path: INGRESS, kind: 'conflict', note: '1 place marked' });
     const proposed = world.filesOf(path, UPGRADE_BRANCH).get(INGRESS)!;
     expect(proposed).toMatch(/<<<<<<< main \(edited by hand\)\n.*group\.name: team-a-alb\n=======\n.*group\.name: shared-v2\n>>>>>>> golden path/);
     const mr = world.projects.get(path)!.mergeRequests[0];

@@ -116,6 +116,11 @@ export function gitBlobId(content: string): string {
     .digest('hex');
 }
 
+/** `1 file`, `2 files`. */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
 export async function mapLimit<T, R>(
   items: readonly T[],
@@ -348,14 +353,14 @@ export class ServiceUpgrader {
         path: o.path,
         kind: o.kind,
         ...(o.kind === 'kept' ? { note: o.reason } : {}),
-        ...(o.kind === 'conflict' ? { note: `${o.conflicts} conflict(s)` } : {}),
+        ...(o.kind === 'conflict' ? { note: `${count(o.conflicts, 'place')} marked` } : {}),
       }));
     const conflicts = changes.filter(c => c.kind === 'conflict').length;
 
     if (opts.dryRun) {
       result.status = changes.length ? 'would-upgrade' : 'unchanged';
       result.detail = changes.length
-        ? `Would propose ${changes.length} file change(s)${conflicts ? `, ${conflicts} with conflicts` : ''} in ${repoPath}`
+        ? `Would change ${count(changes.length, 'file')}${conflicts ? `, ${conflicts} with conflicts` : ''} in ${repoPath}`
         : `${repoPath} already matches the current golden path`;
       result.diff = changes
         .map(c => unifiedDiff(c.path, main[c.path], c.kind === 'delete' ? undefined : c.content))
@@ -431,12 +436,12 @@ export class ServiceUpgrader {
               },
         ),
       });
-      logger.info(`Pushed ${changes.length} upgrade change(s) to ${repoPath} branch ${UPGRADE_BRANCH} in commit ${sha}`);
+      logger.info(`Pushed ${count(changes.length, 'changed file')} to ${repoPath} branch ${UPGRADE_BRANCH} in commit ${sha}`);
     }
     const conflicts = changes.filter(c => c.kind === 'conflict').length;
     const title = mergeRequestTitle(conflicts);
     const description = mergeRequestDescription(target.name, record, outcomes);
-    const summary = `${changes.length} file change(s)${
+    const summary = `${count(changes.length, 'file')} changed${
       conflicts ? `, ${conflicts} with conflicts to resolve` : ''
     }`;
 
