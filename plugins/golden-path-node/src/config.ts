@@ -1,6 +1,15 @@
 import { Config } from '@backstage/config';
 import { ScmIntegrations } from '@backstage/integration';
 import { z } from 'zod';
+import {
+  DatabaseAdminConnection,
+  PlatformDatabaseSettings,
+  databaseAdminConnection,
+  databaseConfigSchema,
+  grafanaBaseUrl,
+  grafanaConfigSchema,
+  platformDatabaseSettings,
+} from './databaseConfig';
 
 /**
  * The one declaration of our `goldenPath` config section. The settings
@@ -181,6 +190,10 @@ export const goldenPathConfigSchema = z
       .strict()
       .optional(),
     secretStoreName: z.string().optional(),
+    /** The platform's PostgreSQL, for services that ask for a database (databaseConfig.ts). */
+    database: databaseConfigSchema.optional(),
+    /** Grafana, linked from every service's catalog entity. */
+    grafana: grafanaConfigSchema.optional(),
     monitoringNamespace: z.string().optional(),
     /** How the platform renders every service's manifests. */
     render: z
@@ -294,6 +307,10 @@ export interface PlatformSettings {
   secretStoreName: string;
   /** Namespace Prometheus runs in (allowed to scrape `/metrics`). */
   monitoringNamespace: string;
+  /** The platform's PostgreSQL for services that ask for one; absent when there is none. */
+  database?: PlatformDatabaseSettings;
+  /** Grafana's browser URL (dashboards at `<grafanaBaseUrl>/d/<service>`), when known. */
+  grafanaBaseUrl?: string;
   /** Labels added to every rendered object (`goldenPath.render.extraLabels`). */
   extraLabels?: Record<string, string>;
   /**
@@ -318,6 +335,8 @@ export interface GitLabConnection {
 /** Everything the golden path reads from config, read once. */
 export interface GoldenPathSettings {
   platform: PlatformSettings;
+  /** The admin connection to the platform's PostgreSQL, when there is one. */
+  database?: DatabaseAdminConnection;
   gitlab: GitLabConnection;
   argocd: {
     url: string;
@@ -541,7 +560,16 @@ export function readGoldenPathSettings(config: Config): GoldenPathSettings {
     loadBalancerSourceCidrs: gp.ingress!.loadBalancerSourceCidrs!,
     secretStoreName: gp.secretStoreName ?? 'aws-secrets-manager',
     monitoringNamespace: gp.monitoringNamespace ?? 'monitoring',
+    database: platformDatabaseSettings(gp.database),
+    grafanaBaseUrl: grafanaBaseUrl(gp.grafana),
     ...(gp.render?.extraLabels ? { extraLabels: gp.render.extraLabels } : {}),
   };
-  return { platform, gitlab, argocd, aws, kubernetes };
+  return {
+    platform,
+    gitlab,
+    argocd,
+    aws,
+    kubernetes,
+    database: databaseAdminConnection(gp.database),
+  };
 }

@@ -9,6 +9,16 @@ export * from './config';
 export * from './roles';
 export * from './services';
 export * from './clients/types';
+export * from './databaseConfig';
+export * from './clients/databaseTypes';
+export {
+  PostgresAdminClient,
+  scramSha256Verifier,
+  scramVerifierMatches,
+  tlsOptions,
+} from './clients/PostgresAdminClient';
+export { SecretsManagerStore } from './clients/SecretsManagerStore';
+export { VaultKvStore } from './clients/VaultKvStore';
 export { ArgoCdClient } from './clients/ArgoCdClient';
 export type { ArgoCdClientOptions } from './clients/ArgoCdClient';
 export { AwsRegistryClient } from './clients/AwsRegistryClient';
