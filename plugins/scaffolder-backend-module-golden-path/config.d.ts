@@ -136,6 +136,42 @@ export interface Config {
     /** Namespace of Prometheus, allowed to scrape /metrics. Default monitoring. */
     monitoringNamespace?: string;
 
+    /** Grafana, linked from every service's catalog entity. */
+    grafana?: {
+      /** Browser URL; a service's dashboard is <baseUrl>/d/<name>. Env: GRAFANA_URL. */
+      baseUrl?: string;
+    };
+
+    /**
+     * The PostgreSQL server services get a database on (the form's "Needs a
+     * PostgreSQL database"). Without it that option is refused.
+     */
+    database?: {
+      /** Host services and the platform connect to. */
+      host: string;
+      /** Default 5432. */
+      port?: number;
+      /** TLS of every connection, libpq's sslmode. Default verify-full (required in production). */
+      sslMode?: 'verify-full' | 'verify-ca' | 'require';
+      /** PEM of the CA of the server certificate (RDS: the region's bundle), mounted into services. */
+      caCertificate?: string;
+      /** Prefix of every service's database and role name, at most 23 characters. Default svc_. */
+      namePrefix?: string;
+      /** The server's subnets: services' egress policy allows the port to these only. */
+      networkCidrs?: string[];
+      /** The platform's login on the server (CREATEROLE, CREATEDB). */
+      admin: {
+        user: string;
+        /**
+         * Env: DATABASE_ADMIN_PASSWORD.
+         * @visibility secret
+         */
+        password?: string;
+        /** Database the admin connects to. Default postgres. */
+        database?: string;
+      };
+    };
+
     /** How the platform renders every service's manifests. */
     render?: {
       /**

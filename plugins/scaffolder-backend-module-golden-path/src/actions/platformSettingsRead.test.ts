@@ -14,8 +14,20 @@ describe('idp:platform:settings:read', () => {
       'idp:platform:settings:read.baseDomain': 'apps.example.com',
       'idp:platform:settings:read.argocdUrl': 'https://argocd.example.com',
       'idp:platform:settings:read.clusterName': exampleSettings.clusterName,
+      'idp:platform:settings:read.grafanaUrl': '',
     });
     expect(h.world.calls).toEqual([]);
+    h.cleanup();
+  });
+
+  it("outputs Grafana's URL when the platform has one", async () => {
+    const h = goldenPathHarness(undefined, undefined, {
+      settings: { ...exampleSettings, grafanaBaseUrl: 'https://grafana.example.com' },
+    });
+    await h.runExamples('idp:platform:settings:read', false);
+    expect(h.outputs['idp:platform:settings:read.grafanaUrl']).toBe(
+      'https://grafana.example.com',
+    );
     h.cleanup();
   });
 });

@@ -12,7 +12,7 @@ export function createPlatformSettingsReadAction(opts: {
   return createTemplateAction({
     id: 'idp:platform:settings:read',
     description:
-      'Outputs the non-secret platform settings a skeleton needs: GitLab host and groups, ECR registry, base domain, ArgoCD URL and cluster name.',
+      'Outputs the non-secret platform settings a skeleton needs: GitLab host and groups, ECR registry, base domain, ArgoCD URL, cluster name and Grafana URL.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -26,6 +26,12 @@ export function createPlatformSettingsReadAction(opts: {
         baseDomain: z => z.string().describe('Base domain of service hosts'),
         argocdUrl: z => z.string().describe('ArgoCD URL'),
         clusterName: z => z.string().describe('Kubernetes cluster name'),
+        grafanaUrl: z =>
+          z
+            .string()
+            .describe(
+              "Grafana's URL (a service's dashboard is <grafanaUrl>/d/<name>); empty when the platform has none",
+            ),
       },
     },
     async handler(ctx) {
@@ -38,6 +44,8 @@ export function createPlatformSettingsReadAction(opts: {
       ctx.output('baseDomain', s.baseDomain);
       ctx.output('argocdUrl', s.argocdUrl);
       ctx.output('clusterName', s.clusterName);
+      // Always set, so templates can test it: '' is "no Grafana".
+      ctx.output('grafanaUrl', s.grafanaBaseUrl ?? '');
     },
   });
 }
