@@ -77,6 +77,18 @@ function completeProduction(): Record<string, any> {
   };
 }
 
+/** `data` with a PostgreSQL server for services, as production would configure it. */
+function withServiceDatabase(data: Record<string, any>) {
+  return withKey(withKey(data, 'goldenPath.database', {
+    host: 'services-db.abc123.eu-west-1.rds.amazonaws.com',
+    port: 5432,
+    sslMode: 'verify-full',
+    caCertificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    networkCidrs: ['10.0.32.0/24', '10.0.33.0/24'],
+    admin: { user: 'idp_admin', password: 'admin-secret' },
+  }), 'goldenPath.grafana', { baseUrl: 'https://grafana.example.com' });
+}
+
 /** Sets (or, with undefined, deletes) a dotted key in a deep copy. */
 function withKey(data: Record<string, any>, key: string, value: unknown) {
   const copy = JSON.parse(JSON.stringify(data));
@@ -150,6 +162,80 @@ describe('validate', () => {
     expect(production(oidc)).toEqual([
       expect.objectContaining({ key: `auth.providers.oidc.production.${key}`, envVar }),
     ]);
+  });
+
+  it('accepts a production config with a PostgreSQL server for services', () => {
+    expect(production(withServiceDatabase(completeProduction()))).toEqual([]);
+  });
+
+  it.each([
+    ['backend.database.pluginDivisionMode', 'schema'],
+    ['backend.database.pluginDivisionMode', 'database'],
+  ])('accepts %s = %j in production', (key, value) => {
+    expect(production(withKey(completeProduction(), key, value))).toEqual([]);
+  });
+
+  it.each([
+    [
+      'backend.database.pluginDivisionMode',
+      'plugin',
+      'backend.database.pluginDivisionMode',
+      /use "database" \(one database per plugin, the user needs CREATEDB\) or "schema"/,
+    ],
+    [
+      'goldenPath.database.sslMode',
+      'require',
+      'goldenPath.database.sslMode',
+      /services must verify the database server's certificate and name \(verify-full\)/,
+    ],
+    [
+      'goldenPath.database.sslMode',
+      'verify-ca',
+      'goldenPath.database.sslMode',
+      /verify-full/,
+    ],
+    [
+      'goldenPath.database.admin.password',
+      undefined,
+      'goldenPath.database.admin.password',
+      /is missing: the password of the platform's database admin login/,
+    ],
+    [
+      'goldenPath.database.networkCidrs',
+      undefined,
+      'goldenPath.database.networkCidrs',
+      /opens the database port to every address/,
+    ],
+    [
+      'goldenPath.database.host',
+      '127.0.0.1',
+      'goldenPath.database.host',
+      /points at localhost/,
+    ],
+  ])('rejects the database setting %s = %j in production', (key, value, problemKey, message) => {
+    expect(production(withKey(withServiceDatabase(completeProduction()), key, value))).toEqual([
+      expect.objectContaining({ key: problemKey, message: expect.stringMatching(message) }),
+    ]);
+  });
+
+  it.each([
+    ['goldenPath.database.namePrefix', 'pg_svc_', /must not start with "pg_"/],
+    ['goldenPath.database.namePrefix', 'a'.repeat(24), /1-23 characters/],
+    ['goldenPath.database.sslMode', 'disable', /verify-full/],
+    ['goldenPath.database.admin.usr', 'x', /not a known key/],
+    ['goldenPath.grafana.baseUrl', 'grafana.example.com', /http\(s\) URL/],
+  ])('rejects the shape of %s = %j in every mode', (key, value, message) => {
+    const data = withKey(withServiceDatabase(completeProduction()), key, value);
+    for (const mode of ['local', 'production'] as const) {
+      expect(
+        validate(new ConfigReader(data), { mode, env: {}, checkReadable: () => undefined }),
+      ).toContainEqual(
+        expect.objectContaining({
+          key: expect.stringMatching(/^goldenPath\.(database|grafana)/),
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
   });
 
   it('accepts the local defaults (guest, SQLite, no secrets)', () => {

@@ -80,6 +80,45 @@ function goldenPathShapeProblems(config: Config): ConfigProblem[] {
     .flat();
 }
 
+/**
+ * The PostgreSQL server services get their databases on
+ * (`goldenPath.database`, optional): in production their connections must
+ * verify the server, the admin login needs its password, and the services'
+ * egress NetworkPolicy needs the server's subnets.
+ */
+function serviceDatabaseProblems(config: Config): ConfigProblem[] {
+  if (config.getOptional('goldenPath.database') === undefined) return [];
+  const problems: ConfigProblem[] = [];
+  const sslMode = str(config, 'goldenPath.database.sslMode') ?? 'verify-full';
+  if (sslMode !== 'verify-full') {
+    problems.push({
+      key: 'goldenPath.database.sslMode',
+      message: `is "${sslMode}": in production services must verify the database server's certificate and name (verify-full)`,
+    });
+  }
+  if (!isSet(config, 'goldenPath.database.admin.password')) {
+    problems.push({
+      key: 'goldenPath.database.admin.password',
+      message: "is missing: the password of the platform's database admin login",
+      envVar: 'DATABASE_ADMIN_PASSWORD',
+    });
+  }
+  if (!isSet(config, 'goldenPath.database.networkCidrs')) {
+    problems.push({
+      key: 'goldenPath.database.networkCidrs',
+      message: "is missing: the database server's subnets; without them a service's egress policy opens the database port to every address",
+    });
+  }
+  const host = str(config, 'goldenPath.database.host');
+  if (host && /^(localhost|127\.|::1$)/.test(host)) {
+    problems.push({
+      key: 'goldenPath.database.host',
+      message: 'points at localhost; services cannot reach it there',
+    });
+  }
+  return problems;
+}
+
 function productionProblems(
   config: Config,
   ctx: ValidationContext,
@@ -191,6 +230,16 @@ function productionProblems(
       );
     }
   }
+  // Plugins get a database each (Backstage's default) or a schema each.
+  const division = config.getOptional('backend.database.pluginDivisionMode');
+  if (division !== undefined && division !== 'database' && division !== 'schema') {
+    add(
+      'backend.database.pluginDivisionMode',
+      `is ${JSON.stringify(division)}; use "database" (one database per plugin, the user needs CREATEDB) or "schema" (one schema per plugin in one database)`,
+    );
+  }
+  problems.push(...serviceDatabaseProblems(config));
+
   const caFile = ctx.env?.POSTGRES_CA_FILE;
   if (caFile) {
     const error = ctx.checkReadable?.(caFile);
