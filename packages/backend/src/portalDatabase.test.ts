@@ -36,7 +36,7 @@ async function admin(sql: string, values: unknown[] = []) {
   }
 }
 
-const config = (database: Record<string, unknown>) =>
+const config = (database: Record<string, any>) =>
   new ConfigReader({ backend: { database } });
 
 beforeAll(async () => {
