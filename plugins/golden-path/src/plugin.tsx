@@ -35,21 +35,30 @@ export const pipelineEntityCard = EntityCardBlueprint.make({
   },
 });
 
-/*
- * Slot: the upgrade's render-version card (`entity-card:golden-path/render-version`,
- * RenderVersionCard) goes here, between the status cards above and the
- * lifecycle card below, and into the plugin's `extensions` and the
- * app-config.yaml order at the same place.
+/**
+ * `entity-card:golden-path/render-version`: which golden-path version the
+ * service's GitOps manifests were rendered with, and whether an upgrade
+ * merge request is waiting.
  */
+export const renderVersionEntityCard = EntityCardBlueprint.make({
+  name: 'render-version',
+  params: {
+    type: 'content',
+    filter: isGoldenPathService,
+    loader: () =>
+      import('./components/RenderVersionCard').then(m => <m.RenderVersionCard />),
+  },
+});
 
 /**
  * `entity-card:golden-path/lifecycle`: what can be done with a golden-path
  * service as a whole (Decommission), only for entities with the run marker.
+ * An info card: it sits in the side column with About.
  */
 export const lifecycleEntityCard = EntityCardBlueprint.make({
   name: 'lifecycle',
   params: {
-    type: 'content',
+    type: 'info',
     filter: isGoldenPathService,
     loader: () =>
       import('./components/LifecycleCard').then(m => <m.LifecycleCard />),
@@ -67,6 +76,7 @@ export const goldenPathPlugin = createFrontendPlugin({
     goldenPathApi,
     argoCdEntityCard,
     pipelineEntityCard,
+    renderVersionEntityCard,
     lifecycleEntityCard,
   ],
   externalRoutes: { scaffolderTemplate: scaffolderTemplateRouteRef },
