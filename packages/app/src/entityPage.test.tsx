@@ -54,6 +54,15 @@ function cardFilter(
   return tester.get(EntityCardBlueprint.dataRefs.filterFunction);
 }
 
+/** The card's layout type ('info': the side column). */
+function cardType(id: string): string | undefined {
+  const plugin = plugins.find(p => id.startsWith(`entity-card:${p.id}/`));
+  if (!plugin) throw new Error(`no plugin for ${id}`);
+  return createExtensionTester((plugin as any).getExtension(id)).get(
+    EntityCardBlueprint.dataRefs.type,
+  );
+}
+
 const component = (
   relations: Array<[string, string]>,
   annotations = {},
@@ -98,11 +107,19 @@ describe.each(['app-config.yaml', 'app-config.production.yaml'])(
     const cards = entityCards(file);
     const ids = cards.map(c => c.id);
 
-    it('puts the golden-path cards first, status before lifecycle', () => {
-      expect(ids.slice(0, 3)).toEqual([
+    it('puts About with the Lifecycle card under it, then the status cards, before every other card', () => {
+      expect(ids.slice(0, 4)).toEqual([
+        'entity-card:catalog/about',
+        'entity-card:golden-path/lifecycle',
         'entity-card:golden-path/argocd',
         'entity-card:golden-path/pipeline',
-        'entity-card:golden-path/lifecycle',
+      ]);
+      // About and Lifecycle share the side column; the status cards lead the main one.
+      expect(ids.slice(0, 4).map(cardType)).toEqual([
+        'info',
+        'info',
+        'content',
+        'content',
       ]);
     });
 
