@@ -22,8 +22,10 @@ function redact(message, url) {
 }
 
 /**
- * The service's PostgreSQL database, when DATABASE_URL is set (for example
- * postgresql://user:password@host:5432/db?sslmode=disable); undefined
+ * The service's PostgreSQL database, when DATABASE_URL is set (the platform
+ * sets postgresql://user:password@host:5432/db?sslmode=verify-full, with
+ * sslrootcert=<CA file> when its CA is not a public one; node-postgres reads
+ * both from the URL); undefined
  * otherwise. `check()` runs `SELECT 1` and rejects when the database cannot
  * answer within `timeoutMs`; `close()` ends the connection pool. Use
  * `pool.query()` for your own queries.
