@@ -25,12 +25,15 @@ export interface RuntimeProfile {
   };
 }
 
-/** The Node.js golden path's profile: what a step without `runtime:` gets. */
+/**
+ * What a step without `runtime:` gets: nothing specific to any language
+ * (templates declare their own; see templates/README.md).
+ */
 export const DEFAULT_RUNTIME: RuntimeProfile = {
-  name: 'nodejs',
+  name: 'service',
   healthPath: '/health',
   metricsPath: '/metrics',
-  env: { NODE_ENV: 'production' },
+  env: {},
   resources: {
     requests: { cpu: '100m', memory: '128Mi' },
     limits: { cpu: '500m', memory: '256Mi' },
