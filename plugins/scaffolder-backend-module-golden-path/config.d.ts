@@ -44,6 +44,18 @@ export interface Config {
       };
     };
 
+    /** Decommission (`idp:platform:service:decommission`). */
+    decommission?: {
+      /**
+       * What happens to the service's two GitLab repositories, which are
+       * never deleted at once. `archive` (default): archived (read-only),
+       * kept until someone deletes them. `delete`: archived and scheduled for
+       * GitLab's delayed deletion; GitLab removes them after the instance's
+       * deletion retention period and they can be restored until then.
+       */
+      repositories?: 'archive' | 'delete';
+    };
+
     /**
      * GitLab. The connection (apiBaseUrl, baseUrl, token) is Backstage's own
      * `integrations.gitlab[]` entry for this host.
@@ -55,6 +67,12 @@ export interface Config {
       appGroup?: string;
       /** Full path of the platform group that holds GitOps repositories. Env: GITLAB_GITOPS_GROUP. */
       gitopsGroup?: string;
+      /**
+       * Days a service's GitOps write token lives (1-365, default 90). It is
+       * rotated by running the token step again (upgrade), which revokes the
+       * previous one.
+       */
+      gitopsTokenDays?: number;
     };
 
     /** AWS account that hosts the ECR repositories and per-app IAM policies. */
@@ -67,6 +85,17 @@ export interface Config {
       ecrRegistry?: string;
       /** Endpoint override for ECR and IAM (local sandbox only). */
       endpoint?: string;
+      /**
+       * How CI reaches ECR. `oidc` (default): GitLab's ID token assumes a role
+       * per service that trusts only the app project's default branch; no key
+       * exists. `static-key`: an IAM user and an access key in masked, hidden
+       * CI/CD variables. Env: CI_AUTH.
+       */
+      ciAuth?: 'oidc' | 'static-key';
+      /** Audience of GitLab's ID token for AWS (the GitLab OIDC provider's client id). Default https://<gitlab host>. */
+      gitlabOidcAudience?: string;
+      /** Permissions boundary on every IAM role and user the platform makes. Default idp-permissions-boundary. */
+      permissionsBoundaryName?: string;
     };
 
     /** ArgoCD instance that deploys the GitOps repositories. */
@@ -93,6 +122,22 @@ export interface Config {
       };
       /** Timeout of each ArgoCD request in ms. Default 30000. */
       requestTimeoutMs?: number;
+      /**
+       * The push webhook Create adds to each GitOps repository so ArgoCD
+       * deploys a new commit at once instead of at its next poll (3 min by
+       * default). `false`: no webhook, ArgoCD polls.
+       */
+      webhook?:
+        | false
+        | {
+            /** Where GitLab reaches ArgoCD's webhook. Default <url>/api/webhook. */
+            url?: string;
+            /**
+             * ArgoCD's `webhook.gitlab.secret` (sent as X-Gitlab-Token). Env: ARGOCD_WEBHOOK_SECRET.
+             * @visibility secret
+             */
+            secret?: string;
+          };
     };
 
     /** Kubernetes cluster the services run in. */
@@ -115,6 +160,12 @@ export interface Config {
       skipTLSVerify?: boolean;
       /** The cluster's server URL as ArgoCD knows it. Default https://kubernetes.default.svc. */
       argocdClusterServer?: string;
+      /**
+       * The cluster's IAM OIDC provider (EKS IRSA), which each service's
+       * SecretStore role trusts, e.g. oidc.eks.eu-west-1.amazonaws.com/id/ABC.
+       * Required with the aws secrets provider. Env: K8S_OIDC_PROVIDER.
+       */
+      oidcProvider?: string;
     };
 
     /** Services are served at <name>.<baseDomain>. Env: BASE_DOMAIN. */
@@ -126,15 +177,65 @@ export interface Config {
       certificateArn?: string;
       /** Shared ALB ingress group name. Env: ALB_GROUP_NAME. */
       albGroupName?: string;
-      /** CIDRs the ALB sends traffic from (VPC subnets); the only sources allowed to reach an app. */
-      loadBalancerSourceCidrs?: string[];
+      /**
+       * The subnets the ALB sends traffic from (never the whole VPC: with the
+       * AWS VPC CNI every pod has a VPC address); the only sources allowed to
+       * reach an app. A list, or one comma-separated string. Env: ALB_SUBNET_CIDRS.
+       */
+      loadBalancerSourceCidrs?: string[] | string;
+      /** Host labels under baseDomain that services may not take. Default: www, api, app, portal, argocd, grafana, ... */
+      reservedHosts?: string[];
     };
 
-    /** ClusterSecretStore that ExternalSecrets read from. Default aws-secrets-manager. */
+    /**
+     * Unused since every service has its own SecretStore (see `secrets`);
+     * kept so existing configs stay valid.
+     */
     secretStoreName?: string;
+
+    /** Where each service's secrets live: `<prefix>/<service>/…`, through its own SecretStore. */
+    secrets?: {
+      /** `aws` (Secrets Manager, default) or `vault` (KV v2, Kubernetes auth). Env: SECRETS_PROVIDER. */
+      provider?: 'aws' | 'vault';
+      /** Path prefix. Default idp. */
+      prefix?: string;
+      /** Vault's coordinates (provider vault). */
+      vault?: {
+        /** Env: VAULT_ADDR. */
+        server: string;
+        /** KV v2 mount. Default secret. */
+        kvMount?: string;
+        /** Kubernetes auth mount. Default kubernetes. */
+        authMount?: string;
+        /**
+         * Token allowed to write ACL policies and Kubernetes auth roles. Env: VAULT_TOKEN.
+         * @visibility secret
+         */
+        token?: string;
+      };
+    };
+
+    /** The network around the services. */
+    network?: {
+      /** The VPC's CIDR: HTTPS egress never reaches it (nor RFC 1918, nor link-local). Env: VPC_CIDR. */
+      vpcCidr?: string;
+      /** CIDRs HTTPS egress may reach despite that, e.g. an internal API. */
+      egressAllowedCidrs?: string[];
+    };
 
     /** Namespace of Prometheus, allowed to scrape /metrics. Default monitoring. */
     monitoringNamespace?: string;
+
+    /** How the platform renders every service's manifests. */
+    render?: {
+      /**
+       * Labels on every object the platform renders, e.g. a cost centre. The
+       * platform's own labels win on a clash. Changing them is a render
+       * change: the upgrade (templates/upgrade-services) proposes it to
+       * existing services.
+       */
+      extraLabels?: { [key: string]: string };
+    };
 
     /** Grafana, linked from every service's catalog entity. */
     grafana?: {
@@ -170,17 +271,6 @@ export interface Config {
         /** Database the admin connects to. Default postgres. */
         database?: string;
       };
-    };
-
-    /** How the platform renders every service's manifests. */
-    render?: {
-      /**
-       * Labels on every object the platform renders, e.g. a cost centre. The
-       * platform's own labels win on a clash. Changing them is a render
-       * change: the upgrade (templates/upgrade-services) proposes it to
-       * existing services.
-       */
-      extraLabels?: { [key: string]: string };
     };
   };
 }

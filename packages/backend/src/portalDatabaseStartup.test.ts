@@ -46,7 +46,6 @@ function productionEnv(): Record<string, string> {
     NODE_ENV: 'production',
     APP_BASE_URL: 'https://portal.example.test',
     BACKEND_BASE_URL: 'https://portal.example.test',
-    BACKEND_SECRET: 'dGVzdC1vbmx5LXNlY3JldC10ZXN0LW9ubHktc2VjcmV0',
     POSTGRES_HOST: 'localhost',
     POSTGRES_PORT: '5432',
     POSTGRES_USER: 'postgres',
@@ -70,6 +69,7 @@ function productionEnv(): Record<string, string> {
       'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000',
     ALB_GROUP_NAME: 'shared',
     ALB_SUBNET_CIDRS: '10.0.1.0/24',
+    K8S_OIDC_PROVIDER: 'oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE',
     VPC_CIDR: '10.0.0.0/16',
   };
 }

@@ -32,5 +32,5 @@ export function startDefaultSandbox(
 }
 export { GITLAB_OPERATIONS } from './gitlab';
 export { ARGOCD_OPERATIONS } from './argocd';
-export { AWS_OPERATIONS } from './aws';
+export { AWS_OPERATIONS, SANDBOX_CLUSTER_OIDC_ISSUER } from './aws';
 export { KUBERNETES_OPERATIONS } from './kubernetes';

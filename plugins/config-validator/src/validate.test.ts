@@ -65,14 +65,19 @@ function completeProduction(): Record<string, any> {
         ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       },
       argocd: { url: 'https://argocd.example.com', token: 't' },
-      kubernetes: { url: 'https://k8s.example.com', token: 't' },
+      kubernetes: {
+        url: 'https://k8s.example.com',
+        token: 't',
+        oidcProvider: 'oidc.eks.eu-west-1.amazonaws.com/id/ABC',
+      },
       baseDomain: 'apps.example.com',
       ingress: {
         certificateArn:
           'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e-12ab',
         albGroupName: 'shared',
-        loadBalancerSourceCidrs: ['10.0.0.0/16'],
+        loadBalancerSourceCidrs: ['10.0.0.0/24', '10.0.1.0/24'],
       },
+      network: { vpcCidr: '10.0.0.0/16' },
     },
   };
 }
@@ -112,6 +117,51 @@ const production = (
     env,
     checkReadable: path => (path === '/readable.pem' ? undefined : 'ENOENT'),
   });
+
+describe('validate: network and secrets', () => {
+  const problemsWith = (path: string, value: unknown) =>
+    production(withKey(completeProduction(), path, value));
+
+  it.each<[string, string, unknown, string]>([
+    ['the ALB subnets', 'goldenPath.ingress.loadBalancerSourceCidrs', ['10.0.0.0/24', '10.0.16.0/20'], ''],
+    ['them as one comma-separated variable', 'goldenPath.ingress.loadBalancerSourceCidrs', '10.0.0.0/24, 10.0.1.0/24', ''],
+    ['the whole VPC', 'goldenPath.ingress.loadBalancerSourceCidrs', ['10.0.0.0/16'], 'covers the whole VPC'],
+    ['a range around the VPC', 'goldenPath.ingress.loadBalancerSourceCidrs', ['10.0.0.0/8'], 'covers the whole VPC'],
+    ['a range wider than /20', 'goldenPath.ingress.loadBalancerSourceCidrs', ['172.16.0.0/19'], 'wider than /20'],
+    ['an egress allowlist reopening everything', 'goldenPath.network.egressAllowedCidrs', ['0.0.0.0/0'], 'reopens HTTPS egress'],
+    ['an egress allowlist of one API', 'goldenPath.network.egressAllowedCidrs', ['10.20.0.0/24'], ''],
+    ['the vault provider without its server', 'goldenPath.secrets', { provider: 'vault' }, "needs Vault's URL"],
+    ['the vault provider with its server', 'goldenPath.secrets', { provider: 'vault', vault: { server: 'https://vault.example.com' } }, ''],
+    ['the aws provider without the cluster OIDC provider', 'goldenPath.kubernetes.oidcProvider', undefined, 'EKS IRSA'],
+    ['no VPC CIDR', 'goldenPath.network', undefined, "the VPC's CIDR"],
+  ])('%s', (_what, path, value, message) => {
+    const text = problemsWith(path, value).map(p => `${p.key} ${p.message}`).join('\n');
+    // An empty message: no problem at all.
+    expect(text || 'no problem').toContain(message || 'no problem');
+  });
+
+  it('names the variable that sets the load-balancer subnets', () => {
+    expect(
+      problemsWith('goldenPath.ingress.loadBalancerSourceCidrs', ['10.0.0.0/16']),
+    ).toContainEqual(
+      expect.objectContaining({
+        key: 'goldenPath.ingress.loadBalancerSourceCidrs',
+        envVar: 'ALB_SUBNET_CIDRS',
+      }),
+    );
+  });
+
+  it('applies the network rules to a local portal too', () => {
+    const local = withKey(
+      withKey(completeProduction(), 'goldenPath.local', true),
+      'goldenPath.ingress.loadBalancerSourceCidrs',
+      ['10.0.0.0/16'],
+    );
+    expect(
+      validate(new ConfigReader(local), { mode: 'local' }).map(p => p.key),
+    ).toContain('goldenPath.ingress.loadBalancerSourceCidrs');
+  });
+});
 
 describe('validate', () => {
   it('accepts a complete production config', () => {

@@ -119,6 +119,79 @@ function serviceDatabaseProblems(config: Config): ConfigProblem[] {
   return problems;
 }
 
+/** `10.0.0.0/16` → [first address as a number, prefix length]. */
+function parseCidr(cidr: string): [number, number] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m) return undefined;
+  const bits = Number(m[5]);
+  const ip = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - bits);
+  return [Math.floor(ip / size) * size, bits];
+}
+
+/** Whether CIDR `outer` contains all of CIDR `inner`. */
+function cidrContains(outer: [number, number], inner: [number, number]): boolean {
+  const size = 2 ** (32 - outer[1]);
+  return outer[1] <= inner[1] && Math.floor(inner[0] / size) * size === outer[0];
+}
+
+/** Widest load-balancer subnet accepted: an ALB subnet is a /20 or smaller. */
+const WIDEST_LOAD_BALANCER_PREFIX = 20;
+
+/**
+ * Network and secrets rules that hold everywhere: the load balancer's
+ * sources are its subnets (with the AWS VPC CNI every pod has a VPC address,
+ * so the VPC or a wide range would let every pod in), the egress allowlist
+ * does not reopen everything, and the vault provider has its server.
+ */
+function networkAndSecretsProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const lbKey = 'goldenPath.ingress.loadBalancerSourceCidrs';
+  const raw = config.getOptional(lbKey);
+  const list: unknown[] = typeof raw === 'string' ? raw.split(',') : [raw ?? []].flat();
+  const cidrs = list
+    .map(c => String(c).trim())
+    .filter(Boolean);
+  const vpc = parseCidr(str(config, 'goldenPath.network.vpcCidr') ?? '');
+  for (const cidr of cidrs) {
+    const parsed = parseCidr(cidr);
+    if (!parsed) continue; // the shape check reports it
+    if (vpc && cidrContains(parsed, vpc)) {
+      problems.push({
+        key: lbKey,
+        message: `contains ${cidr}, which covers the whole VPC (${str(config, 'goldenPath.network.vpcCidr')}): every pod has a VPC address; list the ALB's subnets`,
+        envVar: 'ALB_SUBNET_CIDRS',
+      });
+    } else if (parsed[1] < WIDEST_LOAD_BALANCER_PREFIX) {
+      problems.push({
+        key: lbKey,
+        message: `contains ${cidr}, wider than /${WIDEST_LOAD_BALANCER_PREFIX}: list the ALB's subnets, not the VPC`,
+        envVar: 'ALB_SUBNET_CIDRS',
+      });
+    }
+  }
+  const allowed = config.getOptional('goldenPath.network.egressAllowedCidrs');
+  for (const cidr of Array.isArray(allowed) ? allowed : []) {
+    if (parseCidr(String(cidr))?.[1] === 0) {
+      problems.push({
+        key: 'goldenPath.network.egressAllowedCidrs',
+        message: `contains ${cidr}, which reopens HTTPS egress to every address, the VPC and the instance metadata service included`,
+      });
+    }
+  }
+  if (
+    str(config, 'goldenPath.secrets.provider') === 'vault' &&
+    !isSet(config, 'goldenPath.secrets.vault.server')
+  ) {
+    problems.push({
+      key: 'goldenPath.secrets.vault.server',
+      message: "is missing: the vault secrets provider needs Vault's URL",
+      envVar: 'VAULT_ADDR',
+    });
+  }
+  return problems;
+}
+
 function productionProblems(
   config: Config,
   ctx: ValidationContext,
@@ -240,6 +313,26 @@ function productionProblems(
   }
   problems.push(...serviceDatabaseProblems(config));
 
+  // What HTTPS egress never reaches, and what the ALB subnets are checked against.
+  if (!isSet(config, 'goldenPath.network.vpcCidr')) {
+    add(
+      'goldenPath.network.vpcCidr',
+      "is missing: the VPC's CIDR, which services' HTTPS egress never reaches",
+      'VPC_CIDR',
+    );
+  }
+  // The aws secret store's role trusts the cluster's service accounts (IRSA).
+  if (
+    (str(config, 'goldenPath.secrets.provider') ?? 'aws') === 'aws' &&
+    !isSet(config, 'goldenPath.kubernetes.oidcProvider')
+  ) {
+    add(
+      'goldenPath.kubernetes.oidcProvider',
+      "is missing: each service's SecretStore role trusts the cluster's IAM OIDC provider (EKS IRSA)",
+      'K8S_OIDC_PROVIDER',
+    );
+  }
+
   const caFile = ctx.env?.POSTGRES_CA_FILE;
   if (caFile) {
     const error = ctx.checkReadable?.(caFile);
@@ -360,6 +453,7 @@ export function validate(
   problems.push(
     ...rolesConfigProblems(config).filter(p => p.key.startsWith(ROLES_KEY)),
   );
+  problems.push(...networkAndSecretsProblems(config));
   if (ctx.mode === 'production')
     problems.push(...productionProblems(config, ctx));
   return problems;

@@ -10,4 +10,11 @@ export interface ServiceRequest {
   port: number;
   /** Replica count. Default 2. */
   replicas: number;
+  /**
+   * True when the service gets its own PostgreSQL database and login role
+   * on the platform's server (the form's "needs a PostgreSQL database").
+   * Absent when it does not, so requests recorded before the option existed
+   * read the same.
+   */
+  database?: boolean;
 }

@@ -61,9 +61,22 @@ const groupPath = z
 const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL');
-const cidr = z
+const CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
+const cidr = z.string().regex(CIDR, 'must be an IPv4 CIDR');
+/** A comma-separated list of CIDRs, as one environment variable can hold it. */
+const cidrList = z
   .string()
-  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR');
+  .refine(
+    text => splitCidrs(text).length > 0 && splitCidrs(text).every(c => CIDR.test(c)),
+    'must be IPv4 CIDRs separated by commas, e.g. 10.0.0.0/24,10.0.1.0/24',
+  );
+
+/** `a, b,c` → `[a, b, c]` (a list stays a list). */
+export function splitCidrs(value: string | string[]): string[] {
+  return (Array.isArray(value) ? value : value.split(','))
+    .map(c => c.trim())
+    .filter(Boolean);
+}
 
 /** Shape of `goldenPath`: strict (an unknown key is a typo until proven otherwise). */
 export const goldenPathConfigSchema = z
@@ -93,6 +106,8 @@ export const goldenPathConfigSchema = z
           env: 'GITLAB_GITOPS_GROUP',
           what: 'the GitLab platform group for GitOps repositories',
         }),
+        /** Days the GitOps write token of a service lives (GitLab allows at most 365). Default 90. */
+        gitopsTokenDays: z.number().int().min(1).max(365).optional(),
       })
       .strict()
       .optional(),
@@ -117,6 +132,16 @@ export const goldenPathConfigSchema = z
           productionOnly: true,
         }),
         endpoint: httpUrl.optional(),
+        /**
+         * How CI reaches ECR: `oidc` (default; GitLab's ID token and an IAM
+         * role per service, no long-lived key) or `static-key` (an IAM user
+         * and an access key in masked, hidden CI variables).
+         */
+        ciAuth: z.enum(['oidc', 'static-key']).optional(),
+        /** Audience of GitLab's ID token for AWS. Default https://<gitlab host>. */
+        gitlabOidcAudience: z.string().optional(),
+        /** Name of the permissions boundary on every IAM role and user the platform makes. */
+        permissionsBoundaryName: z.string().regex(/^[\w+=,.@-]{1,128}$/, 'must be an IAM policy name').optional(),
       })
       .strict()
       .optional(),
@@ -138,6 +163,24 @@ export const goldenPathConfigSchema = z
           .strict()
           .optional(),
         requestTimeoutMs: z.number().positive().optional(),
+        /**
+         * The push webhook Create adds to each GitOps repository, so ArgoCD
+         * sees a new commit at once instead of at its next poll (3 min by
+         * default). `false` leaves ArgoCD to poll.
+         */
+        webhook: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                /** Where GitLab can reach ArgoCD's webhook. Default `<url>/api/webhook`. */
+                url: httpUrl.optional(),
+                /** ArgoCD's `webhook.gitlab.secret`, sent as X-Gitlab-Token. */
+                secret: z.string().optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
       })
       .strict()
       .optional(),
@@ -155,6 +198,11 @@ export const goldenPathConfigSchema = z
         caData: z.string().optional(),
         skipTLSVerify: z.boolean().optional(),
         argocdClusterServer: httpUrl.optional(),
+        /**
+         * The cluster's IAM OIDC provider (EKS IRSA), trusted by each
+         * service's secrets role, e.g. oidc.eks.eu-west-1.amazonaws.com/id/ABC.
+         */
+        oidcProvider: z.string().optional(),
       })
       .strict()
       .optional(),
@@ -182,14 +230,45 @@ export const goldenPathConfigSchema = z
             ),
           { env: 'ALB_GROUP_NAME', what: 'the shared ALB group name' },
         ),
-        loadBalancerSourceCidrs: required(z.array(cidr).min(1), {
-          env: 'VPC_CIDR',
-          what: 'the CIDRs the load balancer sends traffic from',
+        loadBalancerSourceCidrs: required(z.union([z.array(cidr).min(1), cidrList]), {
+          env: 'ALB_SUBNET_CIDRS',
+          what: 'the subnets the load balancer sends traffic from (never the whole VPC)',
         }),
+        /** Host names (first labels under baseDomain) that services may not take. */
+        reservedHosts: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a host label')).optional(),
       })
       .strict()
       .optional(),
     secretStoreName: z.string().optional(),
+    /** Where each service's secrets live: its own path, through a store it cannot widen. */
+    secrets: z
+      .object({
+        provider: z.enum(['aws', 'vault']).optional(),
+        /** Path prefix: a service reads only `<prefix>/<service>/…`. Default idp. */
+        prefix: z.string().regex(/^[a-z0-9][-a-z0-9/]*[a-z0-9]$/, 'must be a path like idp or platform/idp').optional(),
+        vault: z
+          .object({
+            server: httpUrl,
+            /** KV v2 mount. Default secret. */
+            kvMount: z.string().optional(),
+            /** Kubernetes auth mount. Default kubernetes. */
+            authMount: z.string().optional(),
+            token: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    network: z
+      .object({
+        /** The VPC's CIDR: HTTPS egress never reaches it (nor RFC 1918, nor link-local). */
+        vpcCidr: cidr.optional(),
+        /** Extra CIDRs HTTPS egress may reach despite the above, e.g. an internal API. */
+        egressAllowedCidrs: z.array(cidr).optional(),
+      })
+      .strict()
+      .optional(),
     /** The platform's PostgreSQL, for services that ask for a database (databaseConfig.ts). */
     database: databaseConfigSchema.optional(),
     /** Grafana, linked from every service's catalog entity. */
@@ -234,6 +313,11 @@ export const goldenPathConfigSchema = z
           .strict()
           .optional(),
       })
+      .strict()
+      .optional(),
+    /** What Decommission does with the service's two GitLab repositories. */
+    decommission: z
+      .object({ repositories: z.enum(['archive', 'delete']).optional() })
       .strict()
       .optional(),
   })
@@ -307,18 +391,59 @@ export interface PlatformSettings {
   secretStoreName: string;
   /** Namespace Prometheus runs in (allowed to scrape `/metrics`). */
   monitoringNamespace: string;
+  /** Labels added to every rendered object (`goldenPath.render.extraLabels`). */
+  extraLabels?: Record<string, string>;
   /** The platform's PostgreSQL for services that ask for one; absent when there is none. */
   database?: PlatformDatabaseSettings;
   /** Grafana's browser URL (dashboards at `<grafanaBaseUrl>/d/<service>`), when known. */
   grafanaBaseUrl?: string;
-  /** Labels added to every rendered object (`goldenPath.render.extraLabels`). */
-  extraLabels?: Record<string, string>;
   /**
    * CIDRs the shared ALB sends traffic from (the VPC subnets, IP target
    * mode); the only sources allowed to reach the app port.
    */
   loadBalancerSourceCidrs: string[];
+  /** Host labels under baseDomain that services may not take (e.g. `www`, `api`). */
+  reservedHosts: string[];
+  /** The VPC's CIDR, never reachable by HTTPS egress (when known). */
+  vpcCidr?: string;
+  /** Days a service's GitOps write token lives (default 90). */
+  gitopsTokenDays?: number;
+  /** CIDRs HTTPS egress may reach despite the private-range exclusions. */
+  egressAllowedCidrs: string[];
+  /** How CI reaches ECR: GitLab OIDC + a role per service, or a static key. */
+  ciAuth: 'oidc' | 'static-key';
+  /** Audience of GitLab's ID token for AWS. */
+  gitlabOidcAudience: string;
+  /** Permissions boundary on every IAM role and user the platform makes. */
+  permissionsBoundaryName: string;
+  /** The cluster's IAM OIDC provider host path (EKS IRSA), if any. */
+  clusterOidcProvider?: string;
+  /** Secrets: provider, path prefix, and Vault's coordinates. */
+  secrets: {
+    provider: 'aws' | 'vault';
+    prefix: string;
+    vault?: { server: string; kvMount: string; authMount: string };
+  };
 }
+
+/** Host labels the platform keeps for itself on the shared ALB by default. */
+export const DEFAULT_RESERVED_HOSTS = [
+  'www',
+  'api',
+  'app',
+  'portal',
+  'backstage',
+  'argocd',
+  'grafana',
+  'prometheus',
+  'gitlab',
+  'auth',
+  'login',
+  'sso',
+  'admin',
+  'status',
+  'mail',
+];
 
 /** Where and how to reach GitLab, from Backstage's own `integrations.gitlab`. */
 export interface GitLabConnection {
@@ -349,6 +474,8 @@ export interface GoldenPathSettings {
       maxTotalMs?: number;
     };
     requestTimeoutMs?: number;
+    /** The GitOps repositories' push webhook to ArgoCD, unless turned off. */
+    webhook?: { url: string; secret?: string };
   };
   aws: {
     accountId: string;
@@ -475,6 +602,15 @@ export function readArgoCdSettings(config: Config): GoldenPathSettings['argocd']
     namespace: argocd!.namespace ?? 'argocd',
     retry: argocd!.retry ?? {},
     requestTimeoutMs: argocd!.requestTimeoutMs,
+    webhook:
+      argocd!.webhook === false
+        ? undefined
+        : {
+            url:
+              argocd!.webhook?.url ??
+              `${argocd!.url!.replace(/\/+$/, '')}/api/webhook`,
+            secret: argocd!.webhook?.secret || undefined,
+          },
   };
 }
 
@@ -519,6 +655,22 @@ export interface RunSettings {
   };
 }
 
+/** What Decommission does with the service's GitLab repositories. */
+export interface DecommissionSettings {
+  /**
+   * `archive` (default): read-only, kept for good. `delete`: archived and
+   * scheduled for GitLab's delayed deletion (removed after the instance's
+   * retention period, restorable until then).
+   */
+  repositories: 'archive' | 'delete';
+}
+
+/** `goldenPath.decommission`, with defaults. */
+export function readDecommissionSettings(config: Config): DecommissionSettings {
+  const { decommission } = readChecked(config, 'decommission');
+  return { repositories: decommission?.repositories ?? 'archive' };
+}
+
 /** `goldenPath.runs`, with defaults. */
 export function readRunSettings(config: Config): RunSettings {
   const { runs } = readChecked(config, 'runs');
@@ -557,12 +709,29 @@ export function readGoldenPathSettings(config: Config): GoldenPathSettings {
     baseDomain: gp.baseDomain!,
     certificateArn: gp.ingress!.certificateArn!,
     albGroupName: gp.ingress!.albGroupName!,
-    loadBalancerSourceCidrs: gp.ingress!.loadBalancerSourceCidrs!,
+    loadBalancerSourceCidrs: splitCidrs(gp.ingress!.loadBalancerSourceCidrs!),
     secretStoreName: gp.secretStoreName ?? 'aws-secrets-manager',
     monitoringNamespace: gp.monitoringNamespace ?? 'monitoring',
+    ...(gp.render?.extraLabels ? { extraLabels: gp.render.extraLabels } : {}),
     database: platformDatabaseSettings(gp.database),
     grafanaBaseUrl: grafanaBaseUrl(gp.grafana),
-    ...(gp.render?.extraLabels ? { extraLabels: gp.render.extraLabels } : {}),
+    reservedHosts: gp.ingress!.reservedHosts ?? DEFAULT_RESERVED_HOSTS,
+    vpcCidr: gp.network?.vpcCidr,
+    gitopsTokenDays: gp.gitlab!.gitopsTokenDays,
+    egressAllowedCidrs: gp.network?.egressAllowedCidrs ?? [],
+    ciAuth: gp.aws!.ciAuth ?? 'oidc',
+    gitlabOidcAudience: gp.aws!.gitlabOidcAudience ?? `https://${gitlab.host}`,
+    permissionsBoundaryName: gp.aws!.permissionsBoundaryName ?? 'idp-permissions-boundary',
+    clusterOidcProvider: gp.kubernetes!.oidcProvider,
+    secrets: {
+      provider: gp.secrets?.provider ?? 'aws',
+      prefix: gp.secrets?.prefix ?? 'idp',
+      vault: gp.secrets?.vault && {
+        server: gp.secrets.vault.server,
+        kvMount: gp.secrets.vault.kvMount ?? 'secret',
+        authMount: gp.secrets.vault.authMount ?? 'kubernetes',
+      },
+    },
   };
   return {
     platform,

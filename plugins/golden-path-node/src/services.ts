@@ -1,4 +1,5 @@
 import {
+  LoggerService,
   coreServices,
   createServiceFactory,
   createServiceRef,
@@ -7,10 +8,15 @@ import { ServiceUnavailableError, isError } from '@backstage/errors';
 import {
   GoldenPathSettings,
   readArgoCdSettings,
+  readAwsSettings,
   readGitLabConnection,
   readGoldenPathSettings,
 } from './config';
 import { ArgoCdClient } from './clients/ArgoCdClient';
+import { DatabaseClients, SecretWriterApi } from './clients/databaseTypes';
+import { PostgresAdminClient } from './clients/PostgresAdminClient';
+import { SecretsManagerStore } from './clients/SecretsManagerStore';
+import { VaultKvStore } from './clients/VaultKvStore';
 import { AwsRegistryClient } from './clients/AwsRegistryClient';
 import { GitLabClient } from './clients/GitLabClient';
 import { GitLabPipelinesClient } from './clients/GitLabPipelinesClient';
@@ -46,6 +52,12 @@ export interface GoldenPathService {
   /** The ArgoCD client with {@link QUICK_READ_RETRY}, for reads a person waits for. */
   argocdQuickReads(): ArgoCdClient;
   kubernetes(): KubernetesClient;
+  /**
+   * The platform's PostgreSQL admin login and the secret store its
+   * services' passwords go to; undefined when `goldenPath.database` is not
+   * configured (the form's database option then says so).
+   */
+  database(): DatabaseClients | undefined;
 }
 
 function once<T>(what: string, build: () => T): () => T {
@@ -66,6 +78,28 @@ function once<T>(what: string, build: () => T): () => T {
   };
 }
 
+/**
+ * Where services' passwords are written: the provider of
+ * `goldenPath.secrets` (Secrets Manager by default, Vault's KV v2 engine).
+ */
+function secretWriter(
+  config: Parameters<typeof readAwsSettings>[0],
+  settings: GoldenPathSettings,
+  logger: LoggerService,
+): SecretWriterApi {
+  const { provider, vault } = settings.platform.secrets;
+  if (provider === 'vault') {
+    const token = config.getOptionalString('goldenPath.secrets.vault.token');
+    if (!vault || !token) {
+      throw new Error(
+        'goldenPath.secrets.vault.server and .token are needed to write database passwords to Vault',
+      );
+    }
+    return new VaultKvStore({ server: vault.server, kvMount: vault.kvMount, token, logger });
+  }
+  return SecretsManagerStore.fromSettings(readAwsSettings(config), { logger });
+}
+
 /** See {@link GoldenPathService}. */
 export const goldenPathServiceRef = createServiceRef<GoldenPathService>({
   id: 'golden-path.service',
@@ -80,6 +114,18 @@ export const goldenPathServiceRef = createServiceRef<GoldenPathService>({
       factory({ config, logger }): GoldenPathService {
         const settings = once('The golden path (goldenPath)', () =>
           readGoldenPathSettings(config),
+        );
+        // null (cached) when there is no goldenPath.database.
+        const database = once(
+          'PostgreSQL (goldenPath.database)',
+          (): DatabaseClients | null => {
+            const connection = settings().database;
+            if (!connection) return null;
+            return {
+              admin: PostgresAdminClient.fromConnection(connection, { logger }),
+              secrets: secretWriter(config, settings(), logger),
+            };
+          },
         );
         return {
           settings,
@@ -106,6 +152,7 @@ export const goldenPathServiceRef = createServiceRef<GoldenPathService>({
           kubernetes: once('Kubernetes (goldenPath.kubernetes)', () =>
             KubernetesClient.fromConfig(config),
           ),
+          database: () => database() ?? undefined,
         };
       },
     }),

@@ -59,6 +59,7 @@ describe('scaffolderModuleGoldenPath', () => {
       'idp:kubernetes:bundle:apply',
       'idp:platform:name:check',
       'idp:platform:name:validate',
+      'idp:platform:service:decommission',
       'idp:platform:service:provision',
       'idp:platform:service:upgrade',
       'idp:platform:settings:read',

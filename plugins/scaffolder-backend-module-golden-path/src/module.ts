@@ -12,11 +12,15 @@ import {
 import {
   CatalogGateway,
   goldenPathServiceRef,
+  readDecommissionSettings,
   readRoles,
   readRunSettings,
 } from '@internal/plugin-golden-path-node';
 import { createGoldenPathActions, ServiceRuns } from './actions';
 import { createOwnerCheck } from './actions/ownerCheck';
+import { createPlatformServiceDecommissionAction } from './actions/platformServiceDecommission';
+import { createDecommissionAuthorizer } from './lifecycle/authorize';
+import { ServiceDecommissions } from './lifecycle/decommission';
 import { Janitor, taskStatusOf } from './janitor/Janitor';
 import { createRunsRouter } from './janitor/router';
 import { SagaEngine } from './saga/engine';
@@ -68,6 +72,8 @@ export const scaffolderModuleGoldenPath = createBackendModule({
           argocd: goldenPath.argocd(),
           kubernetes: goldenPath.kubernetes(),
           catalog: new CatalogGateway(deps.catalog, auth),
+          argocdWebhook: goldenPath.settings().argocd.webhook,
+          database: goldenPath.database(),
         };
         const settings = goldenPath.settings().platform;
         deps.scaffolder.addActions(
@@ -86,6 +92,22 @@ export const scaffolderModuleGoldenPath = createBackendModule({
               }),
             }),
           }),
+        );
+
+        const decommissions = new ServiceDecommissions({
+          settings,
+          clients,
+          store,
+          engine,
+          authorize: createDecommissionAuthorizer({
+            permissions: deps.permissions,
+            userInfo: deps.userInfo,
+            roles: readRoles(config),
+          }),
+          repositories: readDecommissionSettings(config).repositories,
+        });
+        deps.scaffolder.addActions(
+          createPlatformServiceDecommissionAction({ decommissions }),
         );
 
         deps.scaffolder.addActions(
@@ -110,6 +132,7 @@ export const scaffolderModuleGoldenPath = createBackendModule({
           clients,
           logger: logger.child({ task: 'golden-path-janitor' }),
           abandonedAfterMs: runSettings.janitor.abandonedAfterMs,
+          decommissions,
           taskStatus: async taskId =>
             taskStatusOf(async () =>
               deps.scaffolderService.getTask(

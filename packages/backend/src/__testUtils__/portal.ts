@@ -232,6 +232,14 @@ export async function startPortal(
     }
   };
 
+  /** The task's log lines so far (it may still be running). */
+  const taskLog = async (id: string, using: Api = api): Promise<string[]> => {
+    const res = await using(`/api/scaffolder/v2/tasks/${id}/events`);
+    if (!res.ok) return [];
+    const events: any[] = await res.json();
+    return events.filter(e => e.type === 'log').map(e => e.body.message as string);
+  };
+
   return {
     sandbox,
     get backend() {
@@ -243,6 +251,7 @@ export async function startPortal(
     createService,
     taskStatus,
     waitForTask,
+    taskLog,
     /** Kills the backend at once (SIGKILL), as a crash or an OOM kill would. */
     kill: async () => {
       backend.child.kill('SIGKILL');
@@ -263,6 +272,15 @@ export async function startPortal(
     },
   };
 }
+
+/**
+ * How many of {@link sandboxResourcesFor}'s resources a completed Create
+ * leaves with the local config (ciAuth oidc, aws secrets): two GitLab
+ * projects, the ArgoCD project and application, the namespace, the ECR
+ * repository, two IAM policies (ECR, secrets) and two IAM roles (CI,
+ * SecretStore), and no IAM user.
+ */
+export const COMPLETE_SERVICE_RESOURCES = 10;
 
 /**
  * Everything the sandbox holds for service `name`, asked through the fakes'
@@ -289,14 +307,18 @@ export async function sandboxResourcesFor(sandbox: RunningSandbox, name: string)
   if (ecr.status === 200) found.push(`ecr repository ${name}`);
   for (const [action, param, value] of [
     ['GetPolicy', 'PolicyArn', `arn:aws:iam::000000000000:policy/idp-${name}-ecr-push-pull`],
+    ['GetPolicy', 'PolicyArn', `arn:aws:iam::000000000000:policy/idp-${name}-secrets-read`],
     ['GetUser', 'UserName', `idp-${name}-ci`],
+    ['GetRole', 'RoleName', `idp-${name}-ci`],
+    ['GetRole', 'RoleName', `idp-${name}-secrets`],
   ]) {
     const res = await fetch(sandbox.urls.aws, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ Action: action, Version: '2010-05-08', [param]: value }).toString(),
     });
-    if (res.status === 200) found.push(`iam ${action === 'GetPolicy' ? 'policy' : 'user'} ${value}`);
+    const kind = { GetPolicy: 'policy', GetUser: 'user', GetRole: 'role' }[action];
+    if (res.status === 200) found.push(`iam ${kind} ${value}`);
   }
   return found;
 }

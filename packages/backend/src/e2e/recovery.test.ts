@@ -6,6 +6,7 @@ import {
   Portal,
   argoSyncStatus,
   dropDatabases,
+  COMPLETE_SERVICE_RESOURCES,
   sandboxResourcesFor,
   startPortal,
   startTestSandbox,
@@ -65,7 +66,7 @@ async function outcomeOf(portal: Portal, name: string) {
   const entity = (await portal.api(`/api/catalog/entities/by-name/component/default/${name}`)).status === 200;
   const sync = await argoSyncStatus(sandbox, name);
   if (left.length === 0 && !entity) return 'nothing';
-  if (left.length === 8 && entity && sync === 'Synced') return 'complete';
+  if (left.length === COMPLETE_SERVICE_RESOURCES && entity && sync === 'Synced') return 'complete';
   return `HALF-MADE: ${left.join(', ')}${entity ? ', catalog entity' : ''}, sync ${sync}`;
 }
 
@@ -158,7 +159,7 @@ describe('provisioning survives crashes, retries, cancels and replicas', () => {
     expect(other.status).toBe('completed');
     await waitForEntity(b, name);
     const theirs = (await sandboxResourcesFor(sandbox, name)).sort();
-    expect(theirs).toHaveLength(8);
+    expect(theirs).toHaveLength(COMPLETE_SERVICE_RESOURCES);
     await a.restart();
     const retry = await a.api(`/api/scaffolder/v2/tasks/${failed.id}/retry`, { method: 'POST', body: '{}' });
     expect(retry.status).toBeLessThan(300);
@@ -177,6 +178,13 @@ describe('provisioning survives crashes, retries, cancels and replicas', () => {
     await waitForHang('argocd', 'POST /api/v1/applications');
     const cancel = await a.api(`/api/scaffolder/v2/tasks/${id}/cancel`, { method: 'POST', body: '{}' });
     expect(cancel.status).toBeLessThan(300);
+    // The scaffolder delivers the cancel to the running action within about a
+    // second; release the held request only once the run has seen it.
+    const end = Date.now() + 60_000;
+    while (!(await a.taskLog(id)).some(l => l.includes('The task was cancelled: waiting for'))) {
+      if (Date.now() > end) throw new Error('the run never saw the cancel');
+      await new Promise(r => setTimeout(r, 200));
+    }
     // Release the held request: the step in flight settles, then the rollback runs.
     await clearFaults();
     const task = await a.waitForTask(id);

@@ -12,12 +12,17 @@ import {
   AttachRolePolicyCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
+  CreateOpenIDConnectProviderCommand,
   CreateUserCommand,
+  DeleteOpenIDConnectProviderCommand,
   DeleteRoleCommand,
   DetachRolePolicyCommand,
   GetPolicyCommand,
+  GetOpenIDConnectProviderCommand,
   GetRoleCommand,
+  GetUserCommand,
   IAMClient,
+  ListOpenIDConnectProvidersCommand,
   ListAttachedRolePoliciesCommand,
   ListEntitiesForPolicyCommand,
   ListRoleTagsCommand,
@@ -39,7 +44,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RunningSandbox, SandboxFakeFactory, startSandbox } from '../server';
-import { awsFake } from '.';
+import { SANDBOX_CLUSTER_OIDC_ISSUER, awsFake } from '.';
 
 const stub: SandboxFakeFactory = () => ({ router: express.Router(), operationOf: () => 'x' });
 const DOCUMENT = JSON.stringify({
@@ -142,6 +147,67 @@ describe('awsFake: roles, lists, ECR paging and Secrets Manager', () => {
     await iam.send(new DetachRolePolicyCommand({ RoleName: 'app-role', PolicyArn: Policy!.Arn }));
     await iam.send(new DeleteRoleCommand({ RoleName: 'app-role' }));
     await expect(iam.send(new GetRoleCommand({ RoleName: 'app-role' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+  });
+
+  it('knows its GitLab and its cluster as OIDC providers, and refuses roles trusting unknown ones', async () => {
+    const gitlab = new URL(sandbox.urls.gitlab).host;
+    const { OpenIDConnectProviderList } = await iam.send(new ListOpenIDConnectProvidersCommand({}));
+    expect(OpenIDConnectProviderList!.map(p => p.Arn)).toEqual(
+      expect.arrayContaining([
+        `arn:aws:iam::000000000000:oidc-provider/${gitlab}`,
+        `arn:aws:iam::000000000000:oidc-provider/${SANDBOX_CLUSTER_OIDC_ISSUER}`,
+      ]),
+    );
+    expect(
+      await iam.send(
+        new GetOpenIDConnectProviderCommand({
+          OpenIDConnectProviderArn: `arn:aws:iam::000000000000:oidc-provider/${SANDBOX_CLUSTER_OIDC_ISSUER}`,
+        }),
+      ),
+    ).toMatchObject({ Url: SANDBOX_CLUSTER_OIDC_ISSUER, ClientIDList: ['sts.amazonaws.com'] });
+
+    const trusting = (host: string) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Federated: `arn:aws:iam::000000000000:oidc-provider/${host}` },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: { [`${host}:aud`]: `https://${host}` } },
+          },
+        ],
+      });
+    await iam.send(new CreateRoleCommand({ RoleName: 'ci', AssumeRolePolicyDocument: trusting(gitlab) }));
+    await expect(
+      iam.send(new CreateRoleCommand({ RoleName: 'ci-2', AssumeRolePolicyDocument: trusting('gitlab.elsewhere.example') })),
+    ).rejects.toMatchObject({ name: 'MalformedPolicyDocumentException', message: expect.stringContaining('Invalid principal') });
+
+    const { OpenIDConnectProviderArn } = await iam.send(
+      new CreateOpenIDConnectProviderCommand({ Url: 'https://gitlab.elsewhere.example', ClientIDList: ['x'] }),
+    );
+    await expect(
+      iam.send(new CreateOpenIDConnectProviderCommand({ Url: 'https://gitlab.elsewhere.example' })),
+    ).rejects.toMatchObject({ name: 'EntityAlreadyExistsException' });
+    await iam.send(new CreateRoleCommand({ RoleName: 'ci-2', AssumeRolePolicyDocument: trusting('gitlab.elsewhere.example') }));
+    await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn }));
+    await expect(
+      iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn })),
+    ).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+  });
+
+  it('puts a permissions boundary on a user, which must exist', async () => {
+    const { Policy: boundary } = await iam.send(new CreatePolicyCommand({ PolicyName: 'boundary', PolicyDocument: DOCUMENT }));
+    await iam.send(new CreateUserCommand({ UserName: 'ci-user', PermissionsBoundary: boundary!.Arn }));
+    expect((await iam.send(new GetUserCommand({ UserName: 'ci-user' }))).User!.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: 'Policy',
+      PermissionsBoundaryArn: boundary!.Arn,
+    });
+    await expect(
+      iam.send(
+        new CreateUserCommand({ UserName: 'ci-user-2', PermissionsBoundary: 'arn:aws:iam::000000000000:policy/missing' }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchEntityException' });
   });
 
   it('pages roles, local policies and users with Marker, and lists user tags', async () => {

@@ -52,6 +52,11 @@ export const IAM_OPERATIONS = [
   'DetachRolePolicy',
   'ListAttachedRolePolicies',
   'PutRolePermissionsBoundary',
+  'PutUserPermissionsBoundary',
+  'CreateOpenIDConnectProvider',
+  'GetOpenIDConnectProvider',
+  'ListOpenIDConnectProviders',
+  'DeleteOpenIDConnectProvider',
 ] as const;
 
 export type IamOperation = (typeof IAM_OPERATIONS)[number];
@@ -260,8 +265,37 @@ function userView(u: IamUserRecord): XmlValue {
     UserId: u.id,
     Arn: u.arn,
     CreateDate: u.createDate,
+    PermissionsBoundary: u.permissionsBoundaryArn
+      ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: u.permissionsBoundaryArn }
+      : undefined,
     Tags: u.tags.length ? u.tags : undefined,
   };
+}
+
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):oidc-provider\/(.+)$/;
+
+/** The ARN IAM gives the provider of issuer `url` (scheme dropped). */
+export function oidcProviderArnOf(region: string, url: string): string {
+  return `arn:${partitionOf(region)}:iam::${SANDBOX_ACCOUNT_ID}:oidc-provider/${url.replace(/^https:\/\//, '')}`;
+}
+
+/**
+ * A role's Federated principals must exist, as IAM checks: an OIDC
+ * provider of this account that is not registered makes CreateRole fail
+ * with "Invalid principal in policy".
+ */
+function checkFederatedPrincipals(ctx: IamContext, text: string): void {
+  const statements = (JSON.parse(text) as { Statement: unknown }).Statement;
+  for (const st of (Array.isArray(statements) ? statements : [statements]) as Record<string, any>[]) {
+    const federated: unknown[] = [st.Principal?.Federated ?? []].flat();
+    for (const arn of federated) {
+      const match = OIDC_PROVIDER_ARN.exec(String(arn));
+      if (!match) continue;
+      if (match[1] !== SANDBOX_ACCOUNT_ID || !ctx.db.oidcProviders.get(String(arn))) {
+        throw malformed(`Invalid principal in policy: "Federated":"${arn}"`);
+      }
+    }
+  }
 }
 
 function versionOf(policy: IamPolicyRecord, versionId: string) {
@@ -521,7 +555,9 @@ export const iamHandlers: Record<
     if (ctx.db.users.get(name.toLowerCase())) {
       throw alreadyExists(`User with name ${name} already exists.`);
     }
+    const boundary = optional(params, 'PermissionsBoundary');
     const user: IamUserRecord = {
+      ...(boundary ? { permissionsBoundaryArn: boundaryOf(ctx, boundary) } : {}),
       arn: `arn:${partitionOf(
         ctx.region,
       )}:iam::${SANDBOX_ACCOUNT_ID}:user${path}${name}`,
@@ -721,6 +757,7 @@ export const iamHandlers: Record<
       throw alreadyExists(`Role with name ${name} already exists.`);
     }
     validateTrustPolicy(document);
+    checkFederatedPrincipals(ctx, document);
     const boundary = optional(params, 'PermissionsBoundary');
     const role: IamRoleRecord = {
       arn: `arn:${partitionOf(ctx.region)}:iam::${SANDBOX_ACCOUNT_ID}:role${path}${name}`,
@@ -808,6 +845,66 @@ export const iamHandlers: Record<
     const role = roleByName(ctx, required(params, 'RoleName'));
     role.permissionsBoundaryArn = boundaryOf(ctx, required(params, 'PermissionsBoundary'));
     ctx.db.roles.put(role);
+    return undefined;
+  },
+
+  PutUserPermissionsBoundary(params, ctx) {
+    const user = userByName(ctx, required(params, 'UserName'));
+    user.permissionsBoundaryArn = boundaryOf(ctx, required(params, 'PermissionsBoundary'));
+    ctx.db.users.put(user);
+    return undefined;
+  },
+
+  CreateOpenIDConnectProvider(params, ctx) {
+    const url = required(params, 'Url');
+    if (!/^https:\/\/[^\s?#]+$/.test(url) || url.length > 255) {
+      throw validation('The specified value for url is invalid. It must begin with https:// and contain no query or fragment.');
+    }
+    const list = (name: string) => {
+      const out: string[] = [];
+      for (let i = 1; params.has(`${name}.member.${i}`); i++) out.push(params.get(`${name}.member.${i}`)!);
+      return out;
+    };
+    const arn = oidcProviderArnOf(ctx.region, url);
+    if (ctx.db.oidcProviders.get(arn)) {
+      throw alreadyExists(`Provider with url ${url} already exists.`);
+    }
+    ctx.db.oidcProviders.put({
+      arn,
+      url,
+      clientIds: list('ClientIDList'),
+      thumbprints: list('ThumbprintList'),
+      createDate: isoNow(),
+      tags: tagsOf(params),
+    });
+    return { OpenIDConnectProviderArn: arn };
+  },
+
+  GetOpenIDConnectProvider(params, ctx) {
+    const arn = required(params, 'OpenIDConnectProviderArn');
+    const provider = ctx.db.oidcProviders.get(arn);
+    if (!provider) throw noSuchEntity(`OpenIDConnect Provider not found for arn ${arn}`);
+    return {
+      Url: provider.url.replace(/^https:\/\//, ''),
+      ClientIDList: provider.clientIds,
+      ThumbprintList: provider.thumbprints,
+      CreateDate: provider.createDate,
+      Tags: provider.tags.length ? provider.tags : undefined,
+    };
+  },
+
+  ListOpenIDConnectProviders(_params, ctx) {
+    return {
+      OpenIDConnectProviderList: ctx.db.oidcProviders.list().map(p => ({ Arn: p.arn })),
+    };
+  },
+
+  DeleteOpenIDConnectProvider(params, ctx) {
+    const arn = required(params, 'OpenIDConnectProviderArn');
+    if (!ctx.db.oidcProviders.get(arn)) {
+      throw noSuchEntity(`OpenIDConnect Provider not found for arn ${arn}`);
+    }
+    ctx.db.oidcProviders.delete(arn);
     return undefined;
   },
 };

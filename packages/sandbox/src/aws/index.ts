@@ -32,7 +32,13 @@ import {
   secretsHandlers,
 } from './secrets';
 import { AwsError } from './errors';
-import { IAM_OPERATIONS, IamContext, IamOperation, iamHandlers } from './iam';
+import {
+  IAM_OPERATIONS,
+  IamContext,
+  IamOperation,
+  iamHandlers,
+  oidcProviderArnOf,
+} from './iam';
 import { AwsDb, SANDBOX_DEFAULT_REGION } from './state';
 import { xmlElement } from './xml';
 
@@ -52,13 +58,12 @@ export { AwsDb } from './state';
  * GetLifecyclePolicy, DeleteLifecyclePolicy, DescribeImages, ListImages
  * (the last two always list nothing: no images are ever pushed).
  *
- * IAM: CreatePolicy, GetPolicy, DeletePolicy, CreatePolicyVersion,
- * GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
- * ListPolicyTags, ListEntitiesForPolicy, CreateUser, GetUser, DeleteUser,
- * AttachUserPolicy, DetachUserPolicy, ListAttachedUserPolicies,
- * CreateAccessKey, ListAccessKeys, DeleteAccessKey, DetachRolePolicy,
- * DetachGroupPolicy (the sandbox has no roles or groups: the last two
- * always answer NoSuchEntity). IAM lists never page (`IsTruncated=false`).
+ * IAM: see `IAM_OPERATIONS` (policies and their versions, users and
+ * access keys, roles, permissions boundaries, OIDC identity providers).
+ * The sandbox has no groups: DetachGroupPolicy answers NoSuchEntity. A
+ * role whose trust policy names an OIDC provider that is not registered
+ * is refused, as IAM does; the sandbox's own GitLab and cluster are
+ * registered at start.
  */
 export const AWS_OPERATIONS: readonly string[] = [
   ...ECR_OPERATIONS,
@@ -358,9 +363,43 @@ function readIamBody(
   return body;
 }
 
+/**
+ * Issuer of the sandbox cluster's service-account tokens, registered as an
+ * IAM OIDC provider like an EKS cluster's (app-config.yaml names it in
+ * `goldenPath.kubernetes.oidcProvider`).
+ */
+export const SANDBOX_CLUSTER_OIDC_ISSUER = `oidc.eks.${SANDBOX_DEFAULT_REGION}.amazonaws.com/id/SANDBOX`;
+
+/**
+ * The identity providers a platform's AWS account has once it is set up:
+ * its GitLab (whose CI ID tokens assume the services' CI roles) under both
+ * names the sandbox's GitLab answers to, and its cluster (IRSA). IAM refuses
+ * a role that trusts an unregistered provider, so without these no role
+ * could be made.
+ */
+function registerOidcProviders(db: AwsDb, gitlabUrl: string): void {
+  const gitlab = new URL(gitlabUrl);
+  const hosts = new Set([gitlab.host, `localhost:${gitlab.port}`, `127.0.0.1:${gitlab.port}`]);
+  const providers: Array<[string, string]> = [
+    ...[...hosts].map(h => [`https://${h}`, `https://${h}`] as [string, string]),
+    [`https://${SANDBOX_CLUSTER_OIDC_ISSUER}`, 'sts.amazonaws.com'],
+  ];
+  db.store.transaction(() => {
+    for (const [url, audience] of providers) {
+      const arn = oidcProviderArnOf(SANDBOX_DEFAULT_REGION, url);
+      if (db.oidcProviders.get(arn)) continue;
+      iamHandlers.CreateOpenIDConnectProvider(
+        new URLSearchParams({ Url: url, 'ClientIDList.member.1': audience }),
+        { db, region: SANDBOX_DEFAULT_REGION },
+      );
+    }
+  });
+}
+
 /** The AWS fake (ECR + IAM); see the module comment and {@link AWS_OPERATIONS}. */
 export const awsFake: SandboxFakeFactory = env => {
   const db = new AwsDb(env.dataDir);
+  registerOidcProviders(db, env.urls.gitlab);
   /** Bodies of IAM requests that the server's fault middleware saw as {@link IAM_PENDING_OPERATION}. */
   const pendingIamBodies = new WeakMap<Request, Promise<string>>();
 

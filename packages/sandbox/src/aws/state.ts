@@ -66,6 +66,18 @@ export interface IamUserRecord {
   /** ARNs of the attached managed policies, in attach order. */
   attachedPolicyArns: string[];
   accessKeys: IamAccessKeyRecord[];
+  permissionsBoundaryArn?: string;
+}
+
+/** An IAM OpenID Connect identity provider (a token issuer IAM trusts). */
+export interface IamOidcProviderRecord {
+  arn: string;
+  /** The issuer URL as registered, `https://<host>[/path]`. */
+  url: string;
+  clientIds: string[];
+  thumbprints: string[];
+  createDate: string;
+  tags: Tag[];
 }
 
 export interface IamRoleRecord {
@@ -129,6 +141,8 @@ export class AwsDb {
   /** IAM roles by lower-case name. */
   readonly roles: Collection<IamRoleRecord>;
   readonly attachments: Collection<IamAttachmentRecord>;
+  /** IAM OIDC identity providers by ARN. */
+  readonly oidcProviders: Collection<IamOidcProviderRecord>;
   /** Access key id → user name. */
   readonly accessKeys: Collection<{ accessKeyId: string; userName: string }>;
   /** Secrets Manager secrets by ARN; `name` is the secret name. */
@@ -145,6 +159,7 @@ export class AwsDb {
       parent: a.policyArn,
     }));
     this.accessKeys = this.store.collection('iam_access_key', k => ({ id: k.accessKeyId }));
+    this.oidcProviders = this.store.collection('iam_oidc_provider', p => ({ id: p.arn }));
     this.secrets = this.store.collection('secret', s => ({ id: s.arn, name: s.name }));
   }
 

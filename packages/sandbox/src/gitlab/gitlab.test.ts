@@ -120,6 +120,7 @@ describe('gitlabFake', () => {
       httpUrlToRepo: `${base}/apps/x.git`,
       description: 'An app',
       topics: ['golden-path', 'node'],
+      archived: false,
     });
     await expect(client.findProject('apps/x')).resolves.toEqual(project);
 

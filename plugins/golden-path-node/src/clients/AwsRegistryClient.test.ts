@@ -14,10 +14,13 @@ import {
   ValidationException,
 } from '@aws-sdk/client-ecr';
 import {
+  AttachRolePolicyCommand,
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreatePolicyCommand,
+  CreateRoleCommand,
   CreateUserCommand,
+  DeleteRoleCommand,
   DeleteAccessKeyCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
@@ -27,11 +30,13 @@ import {
   DetachUserPolicyCommand,
   EntityAlreadyExistsException,
   GetPolicyCommand,
+  GetRoleCommand,
   GetUserCommand,
   IAMClient,
   IAMServiceException,
   InvalidInputException,
   ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
   ListEntitiesForPolicyCommand,
   ListPolicyTagsCommand,
@@ -729,6 +734,171 @@ describe('AwsRegistryClient', () => {
       iamMock.on(DeleteUserCommand).rejects(noSuchEntity());
 
       await expect(client.deleteCiUser(USER)).resolves.toBeUndefined();
+    });
+  });
+
+  describe('createCiUser with a permissions boundary', () => {
+    it('creates the user with the boundary', async () => {
+      iamMock.on(CreateUserCommand).resolves({ User: undefined });
+      iamMock.on(AttachUserPolicyCommand).resolves({});
+      iamMock.on(CreateAccessKeyCommand).resolves({
+        AccessKey: { UserName: USER, AccessKeyId: KEY_ID, SecretAccessKey: SECRET, Status: 'Active' },
+      });
+      const boundary = `arn:aws:iam::${ACCOUNT}:policy/idp-permissions-boundary`;
+      await client.createCiUser(USER, POLICY_ARN, TAGS, boundary);
+      expect(
+        iamMock.commandCalls(CreateUserCommand, {
+          UserName: USER,
+          PermissionsBoundary: boundary,
+        }),
+      ).toHaveLength(1);
+    });
+  });
+
+  describe('ensurePolicy', () => {
+    const BOUNDARY = 'idp-permissions-boundary';
+    const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/${BOUNDARY}`;
+    const document = { Version: '2012-10-17', Statement: [] };
+
+    it('uses an existing policy of that name as it is', async () => {
+      iamMock
+        .on(GetPolicyCommand)
+        .resolves({ Policy: { PolicyName: BOUNDARY, Arn: BOUNDARY_ARN } });
+      iamMock.on(ListPolicyTagsCommand).resolves({ Tags: [] });
+      await expect(client.ensurePolicy(BOUNDARY, document, {})).resolves.toEqual({
+        name: BOUNDARY,
+        arn: BOUNDARY_ARN,
+        tags: {},
+      });
+      expect(iamMock.commandCalls(CreatePolicyCommand)).toHaveLength(0);
+    });
+
+    it('creates it when missing', async () => {
+      iamMock.on(GetPolicyCommand).rejects(noSuchEntity());
+      iamMock.on(CreatePolicyCommand).resolves({ Policy: { Arn: BOUNDARY_ARN } });
+      await expect(
+        client.ensurePolicy(BOUNDARY, document, { 'managed-by': 'golden-path-idp' }),
+      ).resolves.toMatchObject({ arn: BOUNDARY_ARN });
+      expect(
+        iamMock.commandCalls(CreatePolicyCommand, {
+          PolicyName: BOUNDARY,
+          PolicyDocument: JSON.stringify(document),
+        }),
+      ).toHaveLength(1);
+    });
+
+    it('takes the one a concurrent Create made a moment ago', async () => {
+      iamMock
+        .on(GetPolicyCommand)
+        .rejectsOnce(noSuchEntity())
+        .resolves({ Policy: { PolicyName: BOUNDARY, Arn: BOUNDARY_ARN } });
+      iamMock.on(ListPolicyTagsCommand).resolves({ Tags: [] });
+      iamMock
+        .on(CreatePolicyCommand)
+        .rejects(new EntityAlreadyExistsException({ message: 'exists', ...meta }));
+      await expect(client.ensurePolicy(BOUNDARY, document, {})).resolves.toMatchObject({
+        arn: BOUNDARY_ARN,
+      });
+    });
+  });
+
+  describe('roles', () => {
+    const ROLE = 'idp-payments-api-ci';
+    const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
+    const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/idp-permissions-boundary`;
+    const trustPolicy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Federated: 'x' }, Action: 'sts:AssumeRoleWithWebIdentity' }],
+    };
+    const create = () =>
+      client.createRole(ROLE, {
+        trustPolicy,
+        boundaryArn: BOUNDARY_ARN,
+        policyArns: [POLICY_ARN],
+        tags: TAGS,
+        description: 'CI of apps/payments-api',
+      });
+
+    it('creates the role with its trust policy, boundary and tags, then attaches the policy', async () => {
+      iamMock.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as any });
+      iamMock.on(AttachRolePolicyCommand).resolves({});
+      await expect(create()).resolves.toMatchObject({
+        name: ROLE,
+        arn: ROLE_ARN,
+        permissionsBoundaryArn: BOUNDARY_ARN,
+      });
+      expect(
+        iamMock.commandCalls(
+          CreateRoleCommand,
+          {
+            RoleName: ROLE,
+            AssumeRolePolicyDocument: JSON.stringify(trustPolicy),
+            PermissionsBoundary: BOUNDARY_ARN,
+            Tags: TAG_LIST,
+          },
+        ),
+      ).toHaveLength(1);
+      expect(
+        iamMock.commandCalls(AttachRolePolicyCommand, { RoleName: ROLE, PolicyArn: POLICY_ARN }),
+      ).toHaveLength(1);
+    });
+
+    it('deletes the new role when attaching fails, then rethrows', async () => {
+      iamMock.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as any });
+      iamMock.on(AttachRolePolicyCommand).rejects(iamError('AccessDenied'));
+      iamMock.on(DeleteRoleCommand).resolves({});
+      await expect(create()).rejects.toThrow(NotAllowedError);
+      expect(iamMock.commandCalls(DeleteRoleCommand, { RoleName: ROLE })).toHaveLength(1);
+    });
+
+    it('fails with ConflictError when the role exists', async () => {
+      iamMock
+        .on(CreateRoleCommand)
+        .rejects(new EntityAlreadyExistsException({ message: 'exists', ...meta }));
+      await expect(create()).rejects.toThrow(ConflictError);
+      expect(iamMock.commandCalls(DeleteRoleCommand)).toHaveLength(0);
+    });
+
+    it('reads the role with its decoded trust policy, boundary and tags', async () => {
+      iamMock.on(GetRoleCommand, { RoleName: ROLE }).resolves({
+        Role: {
+          RoleName: ROLE,
+          Arn: ROLE_ARN,
+          AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trustPolicy)),
+          PermissionsBoundary: { PermissionsBoundaryArn: BOUNDARY_ARN },
+          Tags: TAG_LIST,
+        } as any,
+      });
+      await expect(client.findRole(ROLE)).resolves.toEqual({
+        name: ROLE,
+        arn: ROLE_ARN,
+        tags: TAGS,
+        permissionsBoundaryArn: BOUNDARY_ARN,
+        trustPolicy,
+      });
+    });
+
+    it('finds nothing for a missing role', async () => {
+      iamMock.on(GetRoleCommand).rejects(noSuchEntity());
+      await expect(client.findRole(ROLE)).resolves.toBeUndefined();
+    });
+
+    it('detaches every policy, then deletes the role; missing = done', async () => {
+      iamMock.on(ListAttachedRolePoliciesCommand).resolves({
+        AttachedPolicies: [{ PolicyArn: POLICY_ARN }],
+      });
+      iamMock.on(DetachRolePolicyCommand).resolves({});
+      iamMock.on(DeleteRoleCommand).resolves({});
+      await client.deleteRole(ROLE);
+      expect(commandNames(iamMock)).toEqual([
+        'ListAttachedRolePoliciesCommand',
+        'DetachRolePolicyCommand',
+        'DeleteRoleCommand',
+      ]);
+      iamMock.reset();
+      iamMock.on(ListAttachedRolePoliciesCommand).rejects(noSuchEntity());
+      await expect(client.deleteRole(ROLE)).resolves.toBeUndefined();
+      expect(commandNames(iamMock)).toEqual(['ListAttachedRolePoliciesCommand']);
     });
   });
 

@@ -7,21 +7,26 @@ import {
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
 import {
+  AttachRolePolicyCommand,
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreatePolicyCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
+  DeleteRoleCommand,
   DeleteUserCommand,
   DetachGroupPolicyCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
   GetPolicyCommand,
+  GetRoleCommand,
   GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
   ListEntitiesForPolicyCommand,
   ListPolicyTagsCommand,
@@ -39,7 +44,7 @@ import {
 } from '@backstage/errors';
 import { GoldenPathSettings, readAwsSettings } from '../config';
 import { awsPartition, renderEcrLifecyclePolicy } from './ecr';
-import { AwsRegistryApi, EcrRepository, IamPolicy } from './types';
+import { AwsRegistryApi, EcrRepository, IamPolicy, IamRole } from './types';
 
 /** Options of {@link AwsRegistryClient}'s constructor. */
 export interface AwsRegistryClientOptions {
@@ -417,10 +422,143 @@ export class AwsRegistryClient implements AwsRegistryApi {
     );
   }
 
+  async ensurePolicy(
+    policyName: string,
+    document: object,
+    tags: Tags,
+  ): Promise<IamPolicy> {
+    const found = await this.findPolicy(policyName);
+    if (found) return found;
+    try {
+      return await this.createPolicy(policyName, document, tags);
+    } catch (error) {
+      // Another Create made it a moment ago: that one is as good.
+      if (!(error instanceof ConflictError)) throw error;
+      const made = await this.findPolicy(policyName);
+      if (!made) throw error;
+      return made;
+    }
+  }
+
+  async findRole(roleName: string): Promise<IamRole | undefined> {
+    const found = await unlessMissing(`get IAM role '${roleName}'`, () =>
+      this.iam.send(new GetRoleCommand({ RoleName: roleName })),
+    );
+    const role = found?.Role;
+    if (!role?.Arn) return undefined;
+    let trustPolicy: object = {};
+    try {
+      // IAM returns policy documents URL-encoded (RFC 3986).
+      trustPolicy = JSON.parse(
+        decodeURIComponent(role.AssumeRolePolicyDocument ?? '%7B%7D'),
+      );
+    } catch {
+      trustPolicy = {};
+    }
+    return {
+      name: role.RoleName ?? roleName,
+      arn: role.Arn,
+      tags: fromTagList(role.Tags),
+      permissionsBoundaryArn:
+        role.PermissionsBoundary?.PermissionsBoundaryArn,
+      trustPolicy,
+    };
+  }
+
+  async createRole(
+    roleName: string,
+    opts: {
+      trustPolicy: object;
+      boundaryArn: string;
+      policyArns: string[];
+      tags: Tags;
+      description: string;
+    },
+  ): Promise<IamRole> {
+    const role = `IAM role '${roleName}'`;
+    const created = await attempt(`create ${role}`, () =>
+      this.iam.send(
+        new CreateRoleCommand({
+          RoleName: roleName,
+          AssumeRolePolicyDocument: JSON.stringify(opts.trustPolicy),
+          PermissionsBoundary: opts.boundaryArn,
+          Description: opts.description,
+          Tags: toTagList(opts.tags),
+        }),
+      ),
+    );
+    const attached: string[] = [];
+    try {
+      for (const policyArn of opts.policyArns) {
+        await attempt(`attach IAM policy '${policyArn}' to ${role}`, () =>
+          this.iam.send(
+            new AttachRolePolicyCommand({
+              RoleName: roleName,
+              PolicyArn: policyArn,
+            }),
+          ),
+        );
+        attached.push(policyArn);
+      }
+    } catch (error) {
+      // No half-made roles: detach what was attached, delete the role.
+      for (const policyArn of attached.reverse()) {
+        await this.undo(`detach IAM policy '${policyArn}' from ${role}`, () =>
+          this.iam.send(
+            new DetachRolePolicyCommand({
+              RoleName: roleName,
+              PolicyArn: policyArn,
+            }),
+          ),
+        );
+      }
+      await this.undo(`delete ${role}`, () =>
+        this.iam.send(new DeleteRoleCommand({ RoleName: roleName })),
+      );
+      throw error;
+    }
+    this.logger?.info(
+      `Created ${role} with permissions boundary '${opts.boundaryArn}'`,
+    );
+    return {
+      name: roleName,
+      arn: created.Role?.Arn ?? this.roleArn(roleName),
+      tags: { ...opts.tags },
+      permissionsBoundaryArn: opts.boundaryArn,
+      trustPolicy: opts.trustPolicy,
+    };
+  }
+
+  async deleteRole(roleName: string): Promise<void> {
+    const role = `IAM role '${roleName}'`;
+    const policies = await unlessMissing(`list policies of ${role}`, () =>
+      allPages(Marker =>
+        this.iam.send(
+          new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker }),
+        ),
+      ),
+    );
+    if (!policies) return;
+    for (const { PolicyArn } of policies.flatMap(
+      page => page.AttachedPolicies ?? [],
+    )) {
+      if (!PolicyArn) continue;
+      await unlessMissing(`detach IAM policy '${PolicyArn}' from ${role}`, () =>
+        this.iam.send(
+          new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn }),
+        ),
+      );
+    }
+    await unlessMissing(`delete ${role}`, () =>
+      this.iam.send(new DeleteRoleCommand({ RoleName: roleName })),
+    );
+  }
+
   async createCiUser(
     userName: string,
     policyArn: string,
     tags: Tags,
+    boundaryArn?: string,
   ): Promise<{
     userName: string;
     accessKeyId: string;
@@ -429,7 +567,11 @@ export class AwsRegistryClient implements AwsRegistryApi {
     const user = `IAM user '${userName}'`;
     await attempt(`create ${user}`, () =>
       this.iam.send(
-        new CreateUserCommand({ UserName: userName, Tags: toTagList(tags) }),
+        new CreateUserCommand({
+          UserName: userName,
+          Tags: toTagList(tags),
+          ...(boundaryArn ? { PermissionsBoundary: boundaryArn } : {}),
+        }),
       ),
     );
 
@@ -555,6 +697,11 @@ export class AwsRegistryClient implements AwsRegistryApi {
   private policyArn(policyName: string): string {
     const partition = awsPartition(this.region);
     return `arn:${partition}:iam::${this.accountId}:policy/${policyName}`;
+  }
+
+  private roleArn(roleName: string): string {
+    const partition = awsPartition(this.region);
+    return `arn:${partition}:iam::${this.accountId}:role/${roleName}`;
   }
 
   /** A cleanup step: missing is fine, other failures are logged, never thrown. */

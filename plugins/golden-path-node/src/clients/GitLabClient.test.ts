@@ -359,6 +359,104 @@ describe('GitLabClient', () => {
     });
   });
 
+  describe('protectBranch with access levels', () => {
+    it('lets Developers push and Maintainers merge, never force push', async () => {
+      const project = fake.addProject({ groupPath: 'platform/gitops', name: 'x-gitops' });
+      await client.protectBranch(project.id, 'main', { push: 30, merge: 40 });
+      expect(project.protectedBranches.get('main')).toEqual({
+        name: 'main',
+        pushAccessLevel: 30,
+        mergeAccessLevel: 40,
+        allowForcePush: false,
+      });
+    });
+
+    it('protects a branch protected with other levels again, with these', async () => {
+      const project = fake.addProject({ groupPath: 'platform/gitops', name: 'x-gitops' });
+      await client.protectBranch(project.id, 'main');
+      await client.protectBranch(project.id, 'main', { push: 30, merge: 40 });
+      expect(project.protectedBranches.get('main')).toMatchObject({
+        pushAccessLevel: 30,
+        mergeAccessLevel: 40,
+      });
+      expect(fake.requests.map(r => `${r.method} ${r.path}`)).toEqual([
+        `POST /projects/${project.id}/protected_branches`,
+        `POST /projects/${project.id}/protected_branches`,
+        `GET /projects/${project.id}/protected_branches/main`,
+        `DELETE /projects/${project.id}/protected_branches/main`,
+        `POST /projects/${project.id}/protected_branches`,
+      ]);
+    });
+
+    it('leaves a branch protected with the same levels alone', async () => {
+      const project = fake.addProject({ groupPath: 'platform/gitops', name: 'x-gitops' });
+      await client.protectBranch(project.id, 'main', { push: 30, merge: 40 });
+      await client.protectBranch(project.id, 'main', { push: 30, merge: 40 });
+      expect(requestsTo('DELETE', /protected_branches/)).toHaveLength(0);
+    });
+  });
+
+  describe('setVariable, hidden', () => {
+    const value = 'glpat-aAbBcCdDeEfFgGhH1234';
+
+    it('creates a masked and hidden variable', async () => {
+      const project = fake.addProject({ groupPath: 'apps', name: 'payments-api' });
+      await client.setVariable(project.id, {
+        key: 'GITOPS_DEPLOY_TOKEN',
+        value,
+        masked: true,
+        hidden: true,
+        protected: true,
+      });
+      expect(project.variables.get('GITOPS_DEPLOY_TOKEN')).toEqual({
+        key: 'GITOPS_DEPLOY_TOKEN',
+        value,
+        variableType: 'env_var',
+        masked: true,
+        hidden: true,
+        protected: true,
+      });
+    });
+
+    it('replaces an existing variable, since GitLab cannot hide one later', async () => {
+      const project = fake.addProject({ groupPath: 'apps', name: 'payments-api' });
+      await client.setVariable(project.id, {
+        key: 'GITOPS_DEPLOY_TOKEN',
+        value: 'old-visible-value',
+        masked: true,
+        protected: true,
+      });
+      await client.setVariable(project.id, {
+        key: 'GITOPS_DEPLOY_TOKEN',
+        value,
+        masked: true,
+        hidden: true,
+        protected: true,
+      });
+      expect(project.variables.get('GITOPS_DEPLOY_TOKEN')).toMatchObject({
+        value,
+        hidden: true,
+      });
+      expect(requestsTo('DELETE', /\/variables\/GITOPS_DEPLOY_TOKEN$/)).toHaveLength(1);
+    });
+
+    it('refuses a value GitLab cannot mask, naming the key only', async () => {
+      const project = fake.addProject({ groupPath: 'apps', name: 'payments-api' });
+      const error = await rejectionOf(
+        client.setVariable(project.id, {
+          key: 'SECRET',
+          value: 'short',
+          masked: false,
+          hidden: true,
+          protected: true,
+        }),
+      );
+      expect(error).toBeInstanceOf(InputError);
+      expect(error.message).toContain('SECRET');
+      expect(error.message).not.toContain('short');
+    });
+  });
+
   describe('setVariable', () => {
     it('creates an env_var variable', async () => {
       const project = fake.addProject({

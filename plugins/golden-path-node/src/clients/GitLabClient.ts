@@ -12,11 +12,19 @@ import {
   AccessLevel,
   AccessTokenSchema,
   AccessTokenScopes,
+  AddResourceHookOptions,
   CommitAction,
   Gitlab,
   ProjectSchema,
+  ProtectedBranchAccessLevel,
 } from '@gitbeaker/rest';
-import { GitLabApi, GitLabFile, GitLabProject } from './types';
+import {
+  GitLabApi,
+  GitLabFile,
+  GitLabHook,
+  GitLabProject,
+  GitLabVariableRef,
+} from './types';
 import type {
   GitLabChangesApi,
   GitLabCommit,
@@ -103,6 +111,111 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
     }
   }
 
+  async listVariables(projectId: number): Promise<GitLabVariableRef[]> {
+    try {
+      const variables = await this.api.ProjectVariables.all(projectId, {
+        perPage: 100,
+      });
+      // GitLab answers with the values too: keep only key and scope.
+      return variables.map(v => ({
+        key: v.key,
+        environmentScope: v.environment_scope ?? '*',
+      }));
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `list CI/CD variables of project ${projectId}`,
+      );
+    }
+  }
+
+  async deleteVariable(
+    projectId: number,
+    variable: GitLabVariableRef,
+  ): Promise<void> {
+    try {
+      // The scope goes in the query string (gitbeaker would send it as a
+      // DELETE body, which proxies may drop): without it GitLab removes
+      // whichever variable of that key it finds first.
+      await this.api.requester.delete(
+        `projects/${projectId}/variables/${encodeURIComponent(variable.key)}`,
+        { searchParams: { filter: { environmentScope: variable.environmentScope } } },
+      );
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `remove CI/CD variable ${variable.key} of project ${projectId}`,
+      );
+      if (!(mapped instanceof NotFoundError)) throw mapped;
+    }
+  }
+
+  async listActiveProjectAccessTokens(
+    projectId: number,
+  ): Promise<{ id: number; name: string }[]> {
+    try {
+      const tokens = await this.api.ProjectAccessTokens.all(projectId, {
+        perPage: 100,
+        // GitLab 16.11+ filters by state; older versions ignore it, so
+        // `active` is checked below as well.
+        ...({ state: 'active' } as object),
+      });
+      return tokens
+        .filter(t => t.active !== false && !t.revoked)
+        .map(t => ({ id: t.id, name: t.name }));
+    } catch (error) {
+      throw this.toBackstageError(
+        error,
+        `list access tokens of project ${projectId}`,
+      );
+    }
+  }
+
+  async revokeProjectAccessToken(
+    projectId: number,
+    tokenId: number,
+  ): Promise<void> {
+    try {
+      await this.api.ProjectAccessTokens.revoke(projectId, tokenId);
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `revoke access token ${tokenId} of project ${projectId}`,
+      );
+      if (!(mapped instanceof NotFoundError)) throw mapped;
+    }
+  }
+
+  async archiveProject(projectId: number): Promise<void> {
+    try {
+      await this.api.Projects.archive(projectId);
+    } catch (error) {
+      throw this.toBackstageError(error, `archive project ${projectId}`);
+    }
+  }
+
+  async scheduleProjectDeletion(project: {
+    id: number;
+    pathWithNamespace: string;
+  }): Promise<void> {
+    try {
+      await this.api.Projects.remove(project.id);
+    } catch (error) {
+      const mapped = this.toBackstageError(
+        error,
+        `schedule the deletion of project ${project.pathWithNamespace}`,
+      );
+      if (mapped instanceof NotFoundError) return;
+      if (
+        mapped instanceof InputError &&
+        /already marked for deletion/i.test(mapped.message)
+      ) {
+        return;
+      }
+      throw mapped;
+    }
+  }
+
   async createProject(opts: {
     groupPath: string;
     name: string;
@@ -167,22 +280,56 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
     }
   }
 
-  async protectBranch(projectId: number, branch: string): Promise<void> {
-    try {
-      await this.api.ProtectedBranches.create(projectId, branch, {
-        pushAccessLevel: AccessLevel.MAINTAINER,
-        mergeAccessLevel: AccessLevel.MAINTAINER,
+  async protectBranch(
+    projectId: number,
+    branch: string,
+    levels: { push?: number; merge?: number } = {},
+  ): Promise<void> {
+    const push = levels.push ?? AccessLevel.MAINTAINER;
+    const merge = levels.merge ?? AccessLevel.MAINTAINER;
+    const what = `protect branch ${branch} of project ${projectId}`;
+    const protect = () =>
+      this.api.ProtectedBranches.create(projectId, branch, {
+        pushAccessLevel: push as ProtectedBranchAccessLevel,
+        mergeAccessLevel: merge as ProtectedBranchAccessLevel,
         allowForcePush: false,
       });
+    try {
+      await protect();
+      return;
     } catch (error) {
-      const mapped = this.toBackstageError(
-        error,
-        `protect branch ${branch} of project ${projectId}`,
-      );
-      // Already protected: nothing to do.
+      const mapped = this.toBackstageError(error, what);
       if (!(mapped instanceof ConflictError)) {
         throw mapped;
       }
+    }
+    // Already protected: keep it if it says what we want, else protect it
+    // again (GitLab cannot edit the access levels of a protected branch).
+    try {
+      const current = (await this.api.ProtectedBranches.show(
+        projectId,
+        branch,
+      )) as unknown as {
+        push_access_levels?: Array<{ access_level?: number }>;
+        merge_access_levels?: Array<{ access_level?: number }>;
+        allow_force_push?: boolean;
+      };
+      const levelsOf = (list?: Array<{ access_level?: number }>) =>
+        JSON.stringify((list ?? []).map(l => l.access_level));
+      if (
+        levelsOf(current.push_access_levels) === JSON.stringify([push]) &&
+        levelsOf(current.merge_access_levels) === JSON.stringify([merge]) &&
+        !current.allow_force_push
+      ) {
+        return;
+      }
+      await this.api.ProtectedBranches.unprotect(projectId, branch);
+      await protect();
+      this.logger?.info(
+        `Protected branch ${branch} of project ${projectId} again: push ${push}, merge ${merge}, no force push`,
+      );
+    } catch (error) {
+      throw this.toBackstageError(error, what);
     }
   }
 
@@ -193,19 +340,27 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
       value: string;
       masked: boolean;
       protected: boolean;
+      hidden?: boolean;
     },
   ): Promise<void> {
     const { key, value } = variable;
-    if (variable.masked) {
+    const hidden = variable.hidden ?? false;
+    if (variable.masked || hidden) {
       assertMaskable(key, value);
     }
     const options = {
       variableType: 'env_var' as const,
-      masked: variable.masked,
+      masked: variable.masked || hidden,
       protected: variable.protected,
     };
+    const create = () =>
+      this.api.ProjectVariables.create(projectId, key, value, {
+        ...options,
+        // GitLab 17.4+: masked, and never shown again in the UI or the API.
+        ...(hidden ? { masked_and_hidden: true } : {}),
+      });
     try {
-      await this.api.ProjectVariables.create(projectId, key, value, options);
+      await create();
       return;
     } catch (error) {
       const mapped = this.toBackstageError(
@@ -214,6 +369,23 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
       );
       if (!(mapped instanceof ConflictError)) {
         throw mapped;
+      }
+    }
+    if (hidden) {
+      // GitLab cannot make an existing variable hidden (nor change a hidden
+      // one's visibility): replace it. A hidden value is a secret the caller
+      // has just made, so nothing is lost.
+      try {
+        await this.api.ProjectVariables.remove(projectId, key, {
+          filter: { environment_scope: '*' },
+        });
+        await create();
+        return;
+      } catch (error) {
+        throw this.toBackstageError(
+          error,
+          `replace CI/CD variable ${key} in project ${projectId}`,
+        );
       }
     }
     try {
@@ -292,6 +464,45 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
       }
     }
     this.logger?.info(`Deleted GitLab project ${pathWithNamespace} for good`);
+  }
+
+  async listHooks(projectId: number): Promise<GitLabHook[]> {
+    try {
+      const hooks = await this.api.ProjectHooks.all(projectId, { perPage: 100, maxPages: 1 });
+      return hooks.map(h => toHook(h as unknown as Record<string, unknown>));
+    } catch (error) {
+      throw this.toBackstageError(error, `list webhooks of project ${projectId}`);
+    }
+  }
+
+  async addPushHook(
+    projectId: number,
+    hook: { url: string; branch: string; token?: string; description: string },
+  ): Promise<GitLabHook> {
+    try {
+      const created = await this.api.ProjectHooks.add(projectId, hook.url, {
+        pushEvents: true,
+        pushEventsBranchFilter: hook.branch,
+        tagPushEvents: false,
+        mergeRequestsEvents: false,
+        enableSslVerification: true,
+        ...(hook.token ? { token: hook.token } : {}),
+        // GitLab 17.1+ keeps a description; older versions ignore it.
+        description: hook.description,
+      } as AddResourceHookOptions);
+      return toHook(created as unknown as Record<string, unknown>);
+    } catch (error) {
+      throw this.toBackstageError(error, `add a webhook to project ${projectId}`);
+    }
+  }
+
+  async deleteHook(projectId: number, hookId: number): Promise<void> {
+    try {
+      await this.api.ProjectHooks.remove(projectId, hookId);
+    } catch (error) {
+      const mapped = this.toBackstageError(error, `remove webhook ${hookId} of project ${projectId}`);
+      if (!(mapped instanceof NotFoundError)) throw mapped;
+    }
   }
 
   /** Paths of all files on `branch`; empty for an empty repository or a missing branch. */
@@ -586,6 +797,10 @@ function toGitLabProject(project: ProjectSchema): GitLabProject {
     httpUrlToRepo: project.http_url_to_repo,
     description: project.description ?? '',
     topics: project.topics ?? [],
+    archived: project.archived ?? undefined,
+    markedForDeletionOn:
+      (project as { marked_for_deletion_on?: string | null })
+        .marked_for_deletion_on ?? undefined,
   };
 }
 
@@ -602,6 +817,16 @@ function assertMaskable(key: string, value: string): void {
       `CI/CD variable ${key} cannot be masked: its value ${problem}`,
     );
   }
+}
+
+function toHook(h: Record<string, unknown>): GitLabHook {
+  return {
+    id: Number(h.id),
+    url: String(h.url ?? ''),
+    description: String(h.description ?? ''),
+    pushEvents: Boolean(h.push_events ?? h.pushEvents),
+    branchFilter: String(h.push_events_branch_filter ?? h.pushEventsBranchFilter ?? ''),
+  };
 }
 
 function toGitLabCommit(c: Record<string, unknown>): GitLabCommit {

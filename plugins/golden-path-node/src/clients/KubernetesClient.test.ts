@@ -258,6 +258,46 @@ describe('apply', () => {
     ]);
   });
 
+  it('sends NetworkPolicy peers and LimitRange defaults under their wire names', async () => {
+    const policy: KubernetesObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-from-alb', namespace: NS },
+      spec: {
+        podSelector: { matchLabels: { app: NS } },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ ipBlock: { cidr: '10.0.0.0/24', except: ['10.0.0.1/32'] } }],
+            ports: [{ protocol: 'TCP', port: 3000 }],
+          },
+        ],
+      },
+    };
+    const limits: KubernetesObject = {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: NS, namespace: NS },
+      spec: {
+        limits: [{ type: 'Container', default: { cpu: '500m' }, defaultRequest: { cpu: '100m' } }],
+      },
+    };
+    server.use(
+      http.get(`${SERVER}/api/v1`, () =>
+        HttpResponse.json({
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: 'v1',
+          resources: [{ name: 'limitranges', singularName: 'limitrange', kind: 'LimitRange', namespaced: true, verbs: ['patch'] }],
+        }),
+      ),
+    );
+    await client().apply([policy, limits]);
+    const sent = (kind: string) => writes('PATCH').find(r => r.body?.kind === kind)!.body;
+    expect(sent('NetworkPolicy').spec.ingress).toEqual((policy.spec as any).ingress);
+    expect(sent('LimitRange').spec).toEqual(limits.spec);
+  });
+
   it('uses the given field manager', async () => {
     await client({ fieldManager: 'someone-else' }).apply([bundle[0]]);
     expect(writes('PATCH')[0].query.get('fieldManager')).toBe('someone-else');
@@ -398,6 +438,66 @@ describe('namespaceExists', () => {
       .catch(e => e);
     expect(err).toBeInstanceOf(NotAllowedError);
     expect(err.message).toContain(`Namespace ${NS}`);
+  });
+});
+
+describe('findIngressesClaimingHost', () => {
+  const ingress = (namespace: string, name: string, spec: object) => ({
+    metadata: { namespace, name },
+    spec,
+  });
+
+  it('finds Ingresses of any namespace by rule host, TLS host or wildcard, page by page', async () => {
+    const pages: Record<string, any> = {
+      '': {
+        items: [
+          ingress('portal', 'portal', { rules: [{ host: 'portal.apps.example.com' }] }),
+          ingress('shop', 'shop', { rules: [{ host: 'Payments-API.apps.example.com' }] }),
+        ],
+        metadata: { continue: 'page-2' },
+      },
+      'page-2': {
+        items: [
+          ingress('edge', 'tls-only', { tls: [{ hosts: ['payments-api.apps.example.com'] }] }),
+          ingress('edge', 'wildcard', { rules: [{ host: '*.apps.example.com' }] }),
+          ingress('edge', 'deeper', { rules: [{ host: '*.example.com' }] }),
+          ingress('edge', 'no-host', { rules: [{}] }),
+        ],
+        metadata: {},
+      },
+    };
+    server.use(
+      http.get(`${SERVER}/apis/networking.k8s.io/v1/ingresses`, ({ request }) =>
+        HttpResponse.json({
+          kind: 'IngressList',
+          apiVersion: 'networking.k8s.io/v1',
+          ...pages[new URL(request.url).searchParams.get('continue') ?? ''],
+        }),
+      ),
+    );
+    await expect(
+      client().findIngressesClaimingHost('payments-api.apps.example.com'),
+    ).resolves.toEqual([
+      { namespace: 'shop', name: 'shop' },
+      { namespace: 'edge', name: 'tls-only' },
+      { namespace: 'edge', name: 'wildcard' },
+    ]);
+    expect(
+      requests.filter(r => r.path.endsWith('/ingresses')).map(r => r.query.get('continue')),
+    ).toEqual([null, 'page-2']);
+  });
+
+  it('maps a refusal to NotAllowedError naming the host', async () => {
+    server.use(
+      http.get(`${SERVER}/apis/networking.k8s.io/v1/ingresses`, () =>
+        status(403, 'Forbidden', 'ingresses.networking.k8s.io is forbidden'),
+      ),
+    );
+    const err = await client()
+      .findIngressesClaimingHost('x.apps.example.com')
+      .catch(e => e);
+    expect(err).toBeInstanceOf(NotAllowedError);
+    expect(err.message).toContain('x.apps.example.com');
   });
 });
 

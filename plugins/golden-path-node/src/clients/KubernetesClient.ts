@@ -17,6 +17,7 @@ import {
   HttpLibrary,
   KubeConfig,
   KubernetesObjectApi,
+  NetworkingV1Api,
   PatchStrategy,
   RequestContext,
   ResponseContext,
@@ -25,6 +26,7 @@ import {
   createConfiguration,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
+import * as clientNode from '@kubernetes/client-node';
 import { KubernetesApi, KubernetesObject } from './types';
 
 /** Field manager of our server-side applies. */
@@ -77,6 +79,51 @@ function fetchHttpLibrary(fetchFn: typeof fetch): HttpLibrary {
   });
 }
 
+type AttributeTypeMap = Array<{ name: string; baseName: string; type: string }>;
+const generatedModels = clientNode as unknown as Record<
+  string,
+  { getAttributeTypeMap?: () => AttributeTypeMap } | undefined
+>;
+
+/**
+ * `data` (wire format) in the shape of the generated model `type`. The
+ * client serialises built-in kinds through those models, which rename a few
+ * fields (`from` is `_from`, `default` is `_default`, ...) and drop whatever
+ * they do not know: sent as is, a NetworkPolicy's `from` would vanish and its
+ * rule would admit every source.
+ */
+function toModel(data: unknown, type: string): unknown {
+  if (data === null || data === undefined) return data;
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) {
+    return Array.isArray(data) ? data.map(d => toModel(d, array[1])) : data;
+  }
+  const attributes = generatedModels[type]?.getAttributeTypeMap?.();
+  if (!attributes || typeof data !== 'object' || Array.isArray(data)) {
+    return data;
+  }
+  const model: Record<string, unknown> = {};
+  for (const { name, baseName, type: attributeType } of attributes) {
+    const value = (data as Record<string, unknown>)[baseName];
+    if (value !== undefined) model[name] = toModel(value, attributeType);
+  }
+  return model;
+}
+
+/** The object as the client's serialiser expects it: built-in kinds as models, the rest as is. */
+function forSerializer(object: KubernetesObject): KubernetesObject {
+  const [group, version] = object.apiVersion.includes('/')
+    ? object.apiVersion.split('/')
+    : ['', object.apiVersion];
+  const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${object.kind}`;
+  // Only core groups have generated models; a CRD kind could share a name.
+  const builtIn = group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+  if (!builtIn || !generatedModels[type]?.getAttributeTypeMap) {
+    return structuredClone(object);
+  }
+  return toModel(structuredClone(object), type) as KubernetesObject;
+}
+
 /** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
 function describeObject(object: KubernetesObject): string {
   const { namespace, name } = object.metadata ?? {};
@@ -118,6 +165,7 @@ function statusMessage(body: unknown): string {
 export class KubernetesClient implements KubernetesApi {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
+  private readonly networking: NetworkingV1Api;
   private readonly fieldManager: string;
   private readonly token?: string;
 
@@ -184,6 +232,7 @@ export class KubernetesClient implements KubernetesApi {
     });
     this.objects = new KubernetesObjectApi(configuration);
     this.core = new CoreV1Api(configuration);
+    this.networking = new NetworkingV1Api(configuration);
     this.fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;
     this.token = kc.getCurrentUser()?.token;
   }
@@ -199,7 +248,7 @@ export class KubernetesClient implements KubernetesApi {
       try {
         // The library fills in defaults on the object it is given: pass a copy.
         await this.objects.patch(
-          structuredClone(object),
+          forSerializer(object),
           undefined,
           undefined,
           this.fieldManager,
@@ -258,6 +307,38 @@ export class KubernetesClient implements KubernetesApi {
     }
   }
 
+  async findIngressesClaimingHost(
+    host: string,
+  ): Promise<Array<{ namespace: string; name: string }>> {
+    const wanted = host.toLowerCase();
+    const claimed: Array<{ namespace: string; name: string }> = [];
+    let _continue: string | undefined;
+    try {
+      do {
+        const page = await this.networking.listIngressForAllNamespaces({
+          limit: 500,
+          _continue,
+        });
+        for (const ingress of page.items ?? []) {
+          const hosts = [
+            ...(ingress.spec?.rules ?? []).map(r => r.host),
+            ...(ingress.spec?.tls ?? []).flatMap(t => t.hosts ?? []),
+          ];
+          if (hosts.some(h => h && hostClaims(h, wanted))) {
+            claimed.push({
+              namespace: ingress.metadata?.namespace ?? '',
+              name: ingress.metadata?.name ?? '',
+            });
+          }
+        }
+        _continue = page.metadata?._continue || undefined;
+      } while (_continue);
+    } catch (err) {
+      throw this.mapError(err, `listing Ingresses that claim host ${host}`);
+    }
+    return claimed;
+  }
+
   async namespaceExists(name: string): Promise<boolean> {
     try {
       await this.core.readNamespace({ name });
@@ -309,6 +390,19 @@ export class KubernetesClient implements KubernetesApi {
         return new ForwardedError(message, cause);
     }
   }
+}
+
+/**
+ * Whether an Ingress host claims `host`: equal (ignoring case), or a
+ * wildcard `*.example.com` covering its first label, as Ingress defines it.
+ */
+export function hostClaims(ingressHost: string, host: string): boolean {
+  const pattern = ingressHost.toLowerCase();
+  if (pattern.startsWith('*.')) {
+    const dot = host.indexOf('.');
+    return dot > 0 && host.slice(dot) === pattern.slice(1);
+  }
+  return pattern === host;
 }
 
 /** Waits for all; throws the first failure once nothing is in flight. */

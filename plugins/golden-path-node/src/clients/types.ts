@@ -16,6 +16,17 @@ export interface GitLabProject {
   httpUrlToRepo: string;
   description: string;
   topics: string[];
+  /** Archived (read-only). Undefined when the source does not say. */
+  archived?: boolean;
+  /** The day GitLab's delayed deletion was scheduled (YYYY-MM-DD), if it was. */
+  markedForDeletionOn?: string | null;
+}
+
+/** A CI/CD variable of a project, without its value. */
+export interface GitLabVariableRef {
+  key: string;
+  /** `*` unless the variable is limited to an environment. */
+  environmentScope: string;
 }
 
 /** A file to commit, byte-exact (text or base64) with its executable bit. */
@@ -32,6 +43,30 @@ export interface GitLabApi {
   /** The project at `fullPath`, or undefined. */
   findProject(fullPath: string): Promise<GitLabProject | undefined>;
   /**
+   * Retiring a project (decommission): its CI/CD variables (keys only, never
+   * values), every page.
+   */
+  listVariables(projectId: number): Promise<GitLabVariableRef[]>;
+  /** Removes one CI/CD variable (of its environment scope). 404 = done. */
+  deleteVariable(projectId: number, variable: GitLabVariableRef): Promise<void>;
+  /** The project's active access tokens: ids and names, never values. */
+  listActiveProjectAccessTokens(
+    projectId: number,
+  ): Promise<{ id: number; name: string }[]>;
+  /** Revokes a project access token. 404 (gone or already revoked) = done. */
+  revokeProjectAccessToken(projectId: number, tokenId: number): Promise<void>;
+  /** Archives the project: read-only, kept with its history. Idempotent. */
+  archiveProject(projectId: number): Promise<void>;
+  /**
+   * Schedules GitLab's delayed deletion (DELETE without permanently_remove):
+   * GitLab removes the project after the instance's retention period and it
+   * can be restored until then. Already scheduled = done; 404 = done.
+   */
+  scheduleProjectDeletion(project: {
+    id: number;
+    pathWithNamespace: string;
+  }): Promise<void>;
+  /**
    * Creates a private project `<groupPath>/<name>` with default branch main.
    * ConflictError when the path is taken (including by a project pending deletion).
    */
@@ -46,11 +81,21 @@ export interface GitLabApi {
     projectId: number,
     opts: { branch: string; message: string; files: GitLabFile[] },
   ): Promise<{ sha: string }>;
-  /** Protects the branch (no force push; maintainers push/merge). Idempotent. */
-  protectBranch(projectId: number, branch: string): Promise<void>;
+  /**
+   * Protects the branch: nobody force-pushes, and only the given roles
+   * (default Maintainer, 40) push and merge. Idempotent; a branch protected
+   * with other levels is protected again with these.
+   */
+  protectBranch(
+    projectId: number,
+    branch: string,
+    levels?: { push?: number; merge?: number },
+  ): Promise<void>;
   /**
    * Creates or updates a project CI/CD variable. Masked values must meet
-   * GitLab's masking rules (InputError naming the key otherwise).
+   * GitLab's masking rules (InputError naming the key otherwise). A hidden
+   * variable (masked too) is never shown again, not even to maintainers;
+   * GitLab cannot hide an existing variable, so it is replaced.
    */
   setVariable(
     projectId: number,
@@ -59,6 +104,7 @@ export interface GitLabApi {
       value: string;
       masked: boolean;
       protected: boolean;
+      hidden?: boolean;
     },
   ): Promise<void>;
   /** Creates a project access token; the token value is returned once. */
@@ -79,6 +125,24 @@ export interface GitLabApi {
     id: number;
     pathWithNamespace: string;
   }): Promise<void>;
+  /** The project's webhooks (the newest 100). */
+  listHooks(projectId: number): Promise<GitLabHook[]>;
+  /** Adds a push-events webhook for one branch; `token` is sent as X-Gitlab-Token. */
+  addPushHook(
+    projectId: number,
+    hook: { url: string; branch: string; token?: string; description: string },
+  ): Promise<GitLabHook>;
+  /** Removes a webhook; 404 = done. */
+  deleteHook(projectId: number, hookId: number): Promise<void>;
+}
+
+/** A project webhook, as much of it as the golden path reads. */
+export interface GitLabHook {
+  id: number;
+  url: string;
+  description: string;
+  pushEvents: boolean;
+  branchFilter: string;
 }
 
 export interface EcrRepository {
@@ -92,6 +156,16 @@ export interface IamPolicy {
   name: string;
   arn: string;
   tags: Record<string, string>;
+}
+
+/** An IAM role as the golden path reads it. */
+export interface IamRole {
+  name: string;
+  arn: string;
+  tags: Record<string, string>;
+  permissionsBoundaryArn?: string;
+  /** The trust policy, parsed. */
+  trustPolicy: object;
 }
 
 export interface AwsRegistryApi {
@@ -112,11 +186,43 @@ export interface AwsRegistryApi {
   ): Promise<IamPolicy>;
   /** Detaches it everywhere, deletes non-default versions, deletes it. Missing = done. */
   deletePolicy(policyArn: string): Promise<void>;
-  /** Creates an IAM user with the policy attached and one access key. ConflictError if the user exists. */
+  /**
+   * The policy if one of that name exists (whoever made it), else a new one
+   * with `document`. For platform-wide policies such as the permissions
+   * boundary: never deleted by a service's rollback.
+   */
+  ensurePolicy(
+    policyName: string,
+    document: object,
+    tags: Record<string, string>,
+  ): Promise<IamPolicy>;
+  findRole(roleName: string): Promise<IamRole | undefined>;
+  /**
+   * Creates a role with its trust policy and permissions boundary and
+   * attaches the managed policies; on failure removes what it made.
+   * ConflictError if the role exists.
+   */
+  createRole(
+    roleName: string,
+    opts: {
+      trustPolicy: object;
+      boundaryArn: string;
+      policyArns: string[];
+      tags: Record<string, string>;
+      description: string;
+    },
+  ): Promise<IamRole>;
+  /** Detaches its managed policies and deletes the role. Missing = done. */
+  deleteRole(roleName: string): Promise<void>;
+  /**
+   * Creates an IAM user with the policy attached, the permissions boundary
+   * (when given) and one access key. ConflictError if the user exists.
+   */
   createCiUser(
     userName: string,
     policyArn: string,
     tags: Record<string, string>,
+    boundaryArn?: string,
   ): Promise<{
     userName: string;
     accessKeyId: string;
@@ -186,6 +292,10 @@ export interface KubernetesApi {
   namespaceExists(name: string): Promise<boolean>;
   /** Labels of the namespace, or undefined when it does not exist. */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** Every Ingress, in any namespace, whose rules or TLS claim `host`. */
+  findIngressesClaimingHost(
+    host: string,
+  ): Promise<Array<{ namespace: string; name: string }>>;
 }
 
 /** A commit as the upgrade reads it. */

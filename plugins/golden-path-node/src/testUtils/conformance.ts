@@ -22,6 +22,7 @@ export const CRD_FILES = {
   application: 'argocd/application-crd.yaml',
   appProject: 'argocd/appproject-crd.yaml',
   externalSecret: 'external-secrets/external-secrets.io_externalsecrets.yaml',
+  secretStore: 'external-secrets/external-secrets.io_secretstores.yaml',
   serviceMonitor:
     'prometheus-operator/monitoring.coreos.com_servicemonitors.yaml',
 } as const;

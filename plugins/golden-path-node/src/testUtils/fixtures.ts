@@ -25,6 +25,14 @@ export const exampleSettings: PlatformSettings = {
   secretStoreName: 'aws-secrets-manager',
   monitoringNamespace: 'monitoring',
   loadBalancerSourceCidrs: ['10.0.0.0/20', '10.0.16.0/20'],
+  reservedHosts: ['www', 'api', 'portal', 'argocd', 'grafana'],
+  vpcCidr: '10.0.0.0/16',
+  egressAllowedCidrs: [],
+  ciAuth: 'oidc',
+  gitlabOidcAudience: 'https://gitlab.example.com',
+  permissionsBoundaryName: 'idp-permissions-boundary',
+  clusterOidcProvider: 'oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE',
+  secrets: { provider: 'aws', prefix: 'idp' },
 };
 
 /** A typical request from the Create form. */

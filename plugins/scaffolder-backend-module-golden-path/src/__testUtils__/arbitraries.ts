@@ -221,6 +221,23 @@ export const settingsArb: fc.Arbitrary<PlatformSettings> = fc
   .record({
     monitoringNamespace: fc.oneof(fc.constant('monitoring'), dnsLabel),
     loadBalancerSourceCidrs: fc.array(ipv4Cidr, { minLength: 1, maxLength: 3 }),
+    vpcCidr: fc.option(ipv4Cidr, { nil: undefined }),
+    egressAllowedCidrs: fc.array(ipv4Cidr, { maxLength: 2 }),
+    secrets: fc.oneof(
+      fc.record({
+        provider: fc.constant('aws' as const),
+        prefix: fc.constantFrom('idp', 'platform/idp'),
+      }),
+      fc.record({
+        provider: fc.constant('vault' as const),
+        prefix: fc.constantFrom('idp', 'teams'),
+        vault: fc.record({
+          server: fc.constantFrom('https://vault.example.com', 'https://vault.internal:8200'),
+          kvMount: fc.constantFrom('secret', 'kv'),
+          authMount: fc.constantFrom('kubernetes', 'eks-prod'),
+        }),
+      }),
+    ),
     awsAccountId: fc.string({
       unit: fc.constantFrom(...DIGITS),
       minLength: 12,

@@ -6,8 +6,10 @@ import {
   AwsRegistryApi,
   EcrRepository,
   GitLabApi,
+  GitLabHook,
   GitLabProject,
   IamPolicy,
+  IamRole,
   KubernetesApi,
   KubernetesObject,
 } from '@internal/plugin-golden-path-node';
@@ -32,23 +34,39 @@ export class FakeWorld {
   readonly canaries = {
     gitlabAccessToken: 'canary-gitlab-access-token-0f6c2a91',
     awsSecretAccessKey: 'canary/aws+secret0key0value0b7e41d9',
+    argocdWebhookSecret: 'canary-argocd-webhook-secret-5d0e7c',
   };
 
   projects = new Map<
     string,
     GitLabProject & {
+      /** Archived / scheduled for deletion by a decommission. */
+      archived?: boolean;
+      markedForDeletionOn?: string | null;
       files: Map<string, string>;
       variables: Map<string, string>;
       protected: Set<string>;
       tokens: number[];
+      hooks: GitLabHook[];
     }
   >();
   repositories = new Map<string, EcrRepository>();
   policies = new Map<string, IamPolicy & { document: object }>();
   users = new Map<
     string,
-    { policyArn: string; keys: string[]; tags: Record<string, string> }
+    {
+      policyArn: string;
+      keys: string[];
+      tags: Record<string, string>;
+      boundaryArn?: string;
+    }
   >();
+  roles = new Map<
+    string,
+    IamRole & { policyArns: string[]; description: string }
+  >();
+  /** Names of the project access tokens, by id. */
+  tokenNames = new Map<number, string>();
   argoProjects = new Map<string, Record<string, any>>();
   argoApps = new Map<string, Record<string, any>>();
   k8s = new Map<string, KubernetesObject>();
@@ -99,13 +117,16 @@ export class FakeWorld {
             part === name ||
             part === `${name}-gitops` ||
             part === `idp-${name}-ecr-push-pull` ||
-            part === `idp-${name}-ci`,
+            part === `idp-${name}-ci` ||
+            part === `idp-${name}-secrets` ||
+            part === `idp-${name}-secrets-read`,
         );
     return [
       ...[...this.projects.keys()].map(k => `gitlab:${k}`),
       ...[...this.repositories.keys()].map(k => `ecr:${k}`),
       ...[...this.policies.keys()].map(k => `iam-policy:${k}`),
       ...[...this.users.keys()].map(k => `iam-user:${k}`),
+      ...[...this.roles.keys()].map(k => `iam-role:${k}`),
       ...[...this.argoProjects.keys()].map(k => `argocd-project:${k}`),
       ...[...this.argoApps.keys()].map(k => `argocd-app:${k}`),
       ...[...this.k8s.keys()].map(k => `k8s:${k}`),
@@ -126,8 +147,34 @@ export class FakeWorld {
           httpUrlToRepo: p.httpUrlToRepo,
           description: p.description,
           topics: [...p.topics],
+          archived: p.archived ?? false,
+          markedForDeletionOn: p.markedForDeletionOn ?? null,
         }
       );
+    },
+    listVariables: async projectId =>
+      [...this.#project(projectId).variables.keys()].map(key => ({
+        key,
+        environmentScope: '*',
+      })),
+    deleteVariable: async (projectId, { key }) => {
+      this.#project(projectId).variables.delete(key);
+    },
+    listActiveProjectAccessTokens: async projectId =>
+      this.#project(projectId).tokens.map(id => ({
+        id,
+        name: this.tokenNames.get(id) ?? `access token ${id}`,
+      })),
+    revokeProjectAccessToken: async (projectId, tokenId) => {
+      const p = this.#project(projectId);
+      p.tokens = p.tokens.filter(id => id !== tokenId);
+    },
+    archiveProject: async projectId => {
+      this.#project(projectId).archived = true;
+    },
+    scheduleProjectDeletion: async ({ id }) => {
+      const p = [...this.projects.values()].find(x => x.id === id);
+      if (p && !p.markedForDeletionOn) p.markedForDeletionOn = '2026-12-01';
     },
     createProject: async ({ groupPath, name, description, topics }) => {
       const fullPath = `${groupPath}/${name}`;
@@ -146,6 +193,7 @@ export class FakeWorld {
         variables: new Map<string, string>(),
         protected: new Set<string>(),
         tokens: [] as number[],
+        hooks: [] as GitLabHook[],
       };
       this.projects.set(fullPath, p);
       return {
@@ -168,13 +216,24 @@ export class FakeWorld {
     setVariable: async (projectId, v) => {
       this.#project(projectId).variables.set(v.key, v.value);
     },
-    createProjectAccessToken: async projectId => {
+    createProjectAccessToken: async (projectId, { name }) => {
       const id = this.#ids++;
       this.#project(projectId).tokens.push(id);
+      this.tokenNames.set(id, name);
       return { id, token: this.canaries.gitlabAccessToken };
     },
     deleteProject: async ({ pathWithNamespace }) => {
       this.projects.delete(pathWithNamespace);
+    },
+    listHooks: async projectId => [...this.#project(projectId).hooks],
+    addPushHook: async (projectId, { url, branch, description }) => {
+      const hook = { id: this.#ids++, url, description, pushEvents: true, branchFilter: branch };
+      this.#project(projectId).hooks.push(hook);
+      return hook;
+    },
+    deleteHook: async (projectId, hookId) => {
+      const p = [...this.projects.values()].find(x => x.id === projectId);
+      if (p) p.hooks = p.hooks.filter(h => h.id !== hookId);
     },
   });
 
@@ -232,13 +291,48 @@ export class FakeWorld {
       for (const [name, p] of this.policies)
         if (p.arn === arn) this.policies.delete(name);
     },
-    createCiUser: async (userName, policyArn, tags) => {
+    ensurePolicy: async (name, document, tags) => {
+      const existing = this.policies.get(name);
+      if (existing) return existing;
+      const p = {
+        name,
+        arn: `arn:aws:iam::123456789012:policy/${name}`,
+        tags: { ...tags },
+        document,
+      };
+      this.policies.set(name, p);
+      return p;
+    },
+    findRole: async name => {
+      const role = this.roles.get(name);
+      return role && { ...role, tags: { ...role.tags } };
+    },
+    createRole: async (name, opts) => {
+      if (this.roles.has(name))
+        throw new ConflictError(`IAM role ${name} exists`);
+      const role = {
+        name,
+        arn: `arn:aws:iam::123456789012:role/${name}`,
+        tags: { ...opts.tags },
+        permissionsBoundaryArn: opts.boundaryArn,
+        trustPolicy: structuredClone(opts.trustPolicy),
+        policyArns: [...opts.policyArns],
+        description: opts.description,
+      };
+      this.roles.set(name, role);
+      return role;
+    },
+    deleteRole: async name => {
+      this.roles.delete(name);
+    },
+    createCiUser: async (userName, policyArn, tags, boundaryArn) => {
       if (this.users.has(userName))
         throw new ConflictError(`IAM user ${userName} exists`);
       this.users.set(userName, {
         policyArn,
         keys: ['FAKEACCESSKEYID00001'],
         tags: { ...tags },
+        boundaryArn,
       });
       return {
         userName,
@@ -328,6 +422,16 @@ export class FakeWorld {
     namespaceExists: async name => {
       return this.k8s.has(`Namespace//${name}`);
     },
+    findIngressesClaimingHost: async host =>
+      [...this.k8s.values()]
+        .filter(o => o.kind === 'Ingress')
+        .filter(o =>
+          ((o as any).spec?.rules ?? []).some((r: any) => r.host === host),
+        )
+        .map(o => ({
+          namespace: o.metadata.namespace ?? '',
+          name: o.metadata.name,
+        })),
     createNamespace: async namespace => {
       if (this.k8s.has(`Namespace//${namespace.metadata.name}`)) {
         throw new ConflictError(
@@ -339,7 +443,9 @@ export class FakeWorld {
   });
 
   readonly catalog = this.#wrap<CatalogApi>('catalog', {
-    entityExists: async ref => this.catalogEntities.has(ref),
+    entityExists: async ref =>
+      this.catalogEntities.has(ref) ||
+      [...this.locations.values()].some(l => l.entityRefs.includes(ref)),
     findEntitiesNamed: async name => {
       return [...this.locations.values()]
         .flatMap(l => l.entityRefs)

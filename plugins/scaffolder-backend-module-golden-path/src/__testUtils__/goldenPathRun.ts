@@ -28,9 +28,17 @@ export const TEST_SETTINGS: PlatformSettings = {
   baseDomain: 'apps.test',
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000',
   albGroupName: 'shared',
-  loadBalancerSourceCidrs: ['10.0.0.0/16'],
+  loadBalancerSourceCidrs: ['10.0.1.0/24'],
   secretStoreName: 'aws-secrets-manager',
   monitoringNamespace: 'monitoring',
+  reservedHosts: ['www', 'api', 'portal'],
+  vpcCidr: '10.0.0.0/16',
+  egressAllowedCidrs: [],
+  ciAuth: 'oidc',
+  gitlabOidcAudience: 'https://gitlab.test',
+  permissionsBoundaryName: 'idp-permissions-boundary',
+  clusterOidcProvider: 'oidc.eks.eu-west-1.amazonaws.com/id/TEST',
+  secrets: { provider: 'aws', prefix: 'idp' },
 };
 
 /** A fresh in-memory SQLite database for one test world's journal. */
@@ -76,6 +84,10 @@ export function goldenPathHarness(
       argocd: world.argocd,
       kubernetes: world.kubernetes,
       catalog: world.catalog,
+      argocdWebhook: {
+        url: 'https://argocd.test/api/webhook',
+        secret: world.canaries.argocdWebhookSecret,
+      },
     };
     const runs = new ServiceRuns({ settings, clients, store, engine });
     const actions = new Map(

@@ -64,6 +64,16 @@ const CORE_KINDS: Record<
     exportName: 'ConfigMap',
     clientType: 'V1ConfigMap',
   },
+  'v1/ResourceQuota': {
+    file: 'v1/ResourceQuota.js',
+    exportName: 'ResourceQuota',
+    clientType: 'V1ResourceQuota',
+  },
+  'v1/LimitRange': {
+    file: 'v1/LimitRange.js',
+    exportName: 'LimitRange',
+    clientType: 'V1LimitRange',
+  },
   'apps/v1/Deployment': {
     file: 'apps/v1/Deployment.js',
     exportName: 'Deployment',

@@ -103,6 +103,7 @@ export function createManifestValidator(): ManifestValidator {
     crdValidator(CRD_FILES.application, 'v1alpha1', { ajv }),
     crdValidator(CRD_FILES.appProject, 'v1alpha1', { ajv }),
     crdValidator(CRD_FILES.externalSecret, 'v1', { ajv }),
+    crdValidator(CRD_FILES.secretStore, 'v1', { ajv }),
     crdValidator(CRD_FILES.serviceMonitor, 'v1', { ajv }),
   ];
   return object => {

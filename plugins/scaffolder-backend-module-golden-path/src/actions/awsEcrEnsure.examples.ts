@@ -16,13 +16,13 @@ export const examples: TemplateExample[] = [
     }),
   },
   {
-    description: 'Also create CI credentials stored as masked GitLab variables',
+    description: 'Also let CI push: a role for GitLab OIDC (or, with ciAuth static-key, a key in masked, hidden GitLab variables)',
     example: yaml.stringify({
       steps: [
         {
           id: 'registry',
           action: 'idp:aws:ecr:ensure',
-          name: 'Create ECR repository, IAM policy and CI user',
+          name: 'Create ECR repository, IAM policy and CI access',
           input: { name: 'payments-api', ciCredentials: true },
         },
       ],

@@ -6,15 +6,18 @@ import { runContext } from './serviceInput';
 
 /**
  * Creates the service's ECR repository and its per-app IAM policy (push and
- * pull on that repository only). With `ciCredentials`, also an IAM user with
- * that policy whose access key goes only into masked, protected GitLab
- * variables of the app repository.
+ * pull on that repository only), the shared permissions boundary if it is
+ * missing, and the secret store's role. With `ciCredentials`, CI's way into
+ * ECR: by default an IAM role that only GitLab's ID token for the app
+ * project's default branch can assume (`AWS_ROLE_ARN`, no key anywhere);
+ * with `goldenPath.aws.ciAuth: static-key`, an IAM user whose access key
+ * goes only into masked, hidden, protected GitLab variables.
  */
 export function createAwsEcrEnsureAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:aws:ecr:ensure',
     description:
-      'Creates the ECR repository (immutable tags, scan on push, encryption, keep last 30 images) and the per-app IAM policy; optionally a CI user whose key is stored only as masked GitLab variables. Rolls back everything the task created if it fails.',
+      'Creates the ECR repository (immutable tags, scan on push, encryption, keep last 30 images), the per-app IAM policy and the SecretStore role; optionally CI access: a role for GitLab OIDC (default) or, with ciAuth static-key, a user whose key is stored only as masked, hidden GitLab variables. Everything behind the permissions boundary. Rolls back everything the task created if it fails.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -28,7 +31,7 @@ export function createAwsEcrEnsureAction(deps: ActionDeps) {
             .boolean()
             .optional()
             .describe(
-              'Create an IAM user for the pipeline and store its key as masked GitLab variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default false: the runner has its own role)',
+              'Let the pipeline push to ECR: an IAM role its GitLab ID token assumes (variable AWS_ROLE_ARN), or with goldenPath.aws.ciAuth static-key an IAM user whose key goes into masked, hidden variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default false: the runner has its own role)',
             ),
       },
       output: {

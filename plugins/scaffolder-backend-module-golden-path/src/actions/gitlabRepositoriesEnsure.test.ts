@@ -3,7 +3,7 @@ import path from 'node:path';
 import { goldenPathHarness } from '../__testUtils__/goldenPathRun';
 
 describe('idp:gitlab:repositories:ensure', () => {
-  it('runs its examples: both projects, one commit each, the deploy token as a masked variable', async () => {
+  it('runs its examples: both projects, one commit each, the deploy token as a masked, hidden variable', async () => {
     const h = goldenPathHarness();
     expect(await h.runExamples('idp:gitlab:repositories:ensure', false)).toBe(1);
     const app = h.world.projects.get('apps/payments-api')!;
@@ -12,7 +12,11 @@ describe('idp:gitlab:repositories:ensure', () => {
     expect([...gitops.files.keys()]).toEqual(expect.arrayContaining(['manifests/deployment.yaml', 'argocd/application.yaml']));
     expect(app.protected.has('main') && gitops.protected.has('main')).toBe(true);
     expect(app.variables.has('GITOPS_DEPLOY_TOKEN')).toBe(true);
-    expect(h.logged()).toContain('Set masked variable GITOPS_DEPLOY_TOKEN on apps/payments-api');
+    expect(
+      h.logged().some(l =>
+        /^Set masked, hidden variable GITOPS_DEPLOY_TOKEN on apps\/payments-api \(token \d+, expires \d{4}-\d{2}-\d{2}\)$/.test(l),
+      ),
+    ).toBe(true);
     h.cleanup();
   });
 

@@ -1,8 +1,11 @@
+import { runMarkerFromTopics } from '@internal/plugin-golden-path-common';
 import { FakeWorld } from '../__testUtils__/fakeWorld';
 import {
+  TEST_SETTINGS,
   goldenPathHarness,
   journalDatabase,
 } from '../__testUtils__/goldenPathRun';
+import { deployTokenStep } from '../steps/gitlab';
 
 // The sweeps run the whole golden path once per call; give them room on a
 // loaded machine (no timing is asserted).
@@ -33,16 +36,38 @@ describe('the golden path as one saga', () => {
         'gitlab:platform/gitops/payments-api-gitops',
         'ecr:payments-api',
         'iam-policy:idp-payments-api-ecr-push-pull',
-        'iam-user:idp-payments-api-ci',
+        'iam-role:idp-payments-api-ci',
+        'iam-policy:idp-payments-api-secrets-read',
+        'iam-role:idp-payments-api-secrets',
         'argocd-project:payments-api',
+        'k8s:ResourceQuota/payments-api/payments-api',
+        'k8s:LimitRange/payments-api/payments-api',
+        'k8s:SecretStore/payments-api/payments-api',
         'k8s:Namespace//payments-api',
         'catalog:component:default/payments-api',
       ]),
     );
     expect(resources.some(r => r.startsWith('argocd-app:'))).toBe(true);
+    // No long-lived key by default: no IAM user exists.
+    expect(resources.filter(r => r.startsWith('iam-user:'))).toEqual([]);
     expect(
       resources.filter(r => r.startsWith('k8s:NetworkPolicy')).length,
     ).toBeGreaterThanOrEqual(4);
+  });
+
+  it('tells ArgoCD about every push to the GitOps repository, with a hook that carries the marker', async () => {
+    const { h } = await cleanRun();
+    const gitops = h.world.projects.get('platform/gitops/payments-api-gitops')!;
+    expect(gitops.hooks).toEqual([
+      expect.objectContaining({
+        url: 'https://argocd.test/api/webhook',
+        branchFilter: 'main',
+        pushEvents: true,
+      }),
+    ]);
+    const marker = runMarkerFromTopics(gitops.topics);
+    expect(marker).toMatch(/^[0-9a-f]{32}$/);
+    expect(gitops.hooks[0].description).toContain(`=${marker}`);
   });
 
   it('stamps one unguessable run marker on everything it creates, never the task id', async () => {
@@ -56,7 +81,8 @@ describe('the golden path as one saga', () => {
     );
     expect(h.world.repositories.get(NAME)!.tags['golden-path-idp/run']).toBe(marker);
     expect(h.world.policies.get('idp-payments-api-ecr-push-pull')!.tags['golden-path-idp/run']).toBe(marker);
-    expect(h.world.users.get('idp-payments-api-ci')!.tags['golden-path-idp/run']).toBe(marker);
+    expect(h.world.roles.get('idp-payments-api-ci')!.tags['golden-path-idp/run']).toBe(marker);
+    expect(h.world.roles.get('idp-payments-api-secrets')!.tags['golden-path-idp/run']).toBe(marker);
     expect(h.world.argoProjects.get(NAME)!.metadata.labels['golden-path-idp/run']).toBe(marker);
     expect(h.world.argoApps.get(NAME)!.metadata.labels['golden-path-idp/run']).toBe(marker);
     expect((h.world.k8s.get(`Namespace//${NAME}`) as any).metadata.labels['golden-path-idp/run']).toBe(marker);
@@ -68,10 +94,75 @@ describe('the golden path as one saga', () => {
     h.cleanup();
   });
 
-  it('stores secrets only in masked GitLab variables: never in logs, outputs or the journal', async () => {
+  it('gives CI a role its own default branch can assume, behind the boundary, and its ARN as a plain variable', async () => {
     const h = goldenPathHarness();
+    await h.run(NAME, 't-role');
+    const role = h.world.roles.get('idp-payments-api-ci')!;
+    expect(role.permissionsBoundaryArn).toBe(
+      'arn:aws:iam::123456789012:policy/idp-permissions-boundary',
+    );
+    expect(role.policyArns).toEqual([
+      'arn:aws:iam::123456789012:policy/idp-payments-api-ecr-push-pull',
+    ]);
+    expect(JSON.stringify(role.trustPolicy)).toContain(
+      'project_path:apps/payments-api:ref_type:branch:ref:main',
+    );
+    expect(h.world.roles.get('idp-payments-api-secrets')!.permissionsBoundaryArn).toBe(
+      role.permissionsBoundaryArn,
+    );
+    // The boundary is platform-wide: made once, not tagged with this run.
+    expect(
+      h.world.policies.get('idp-permissions-boundary')!.tags['golden-path-idp/run'],
+    ).toBeUndefined();
+    const app = h.world.projects.get('apps/payments-api')!;
+    expect(app.variables.get('AWS_ROLE_ARN')).toBe(role.arn);
+    expect(app.variables.get('AWS_OIDC_AUDIENCE')).toBe('https://gitlab.test');
+    expect(app.variables.has('AWS_SECRET_ACCESS_KEY')).toBe(false);
+    h.cleanup();
+  });
+
+  it('keeps the permissions boundary when it rolls back', async () => {
+    const h = goldenPathHarness();
+    const { calls } = await cleanRun();
+    h.world.failAt = calls;
+    await settle(h.run(NAME, 't-boundary'));
+    expect(h.world.resourcesFor(NAME)).toEqual([]);
+    expect(h.world.policies.has('idp-permissions-boundary')).toBe(true);
+    h.cleanup();
+  });
+
+  it('revokes the GitOps token it made before when its token step runs again', async () => {
+    const h = goldenPathHarness();
+    await h.run(NAME, 't-token');
+    const gitops = h.world.projects.get('platform/gitops/payments-api-gitops')!;
+    const [first] = gitops.tokens;
+    const { plan } = await (await h.ready).runs.planFor('t-token', { name: NAME, owner: '' }, undefined);
+    const step = deployTokenStep(h.world.gitlab, plan);
+    const logger = h.logger;
+    await step.ensure(
+      { run: {} as any, plan, logger },
+      {
+        'gitlab.gitops-project': { id: gitops.id, pathWithNamespace: gitops.pathWithNamespace },
+        'gitlab.app-project': {
+          id: h.world.projects.get('apps/payments-api')!.id,
+          pathWithNamespace: 'apps/payments-api',
+        },
+      },
+    );
+    expect(gitops.tokens).not.toContain(first);
+    expect(gitops.tokens).toHaveLength(1);
+    h.cleanup();
+  });
+
+  it('stores secrets only in masked GitLab variables: never in logs, outputs or the journal', async () => {
+    const h = goldenPathHarness(undefined, undefined, {
+      settings: { ...TEST_SETTINGS, ciAuth: 'static-key' },
+    });
     await h.run(NAME, 't1');
     const app = h.world.projects.get('apps/payments-api')!;
+    expect(h.world.users.get('idp-payments-api-ci')!.boundaryArn).toBe(
+      'arn:aws:iam::123456789012:policy/idp-permissions-boundary',
+    );
     expect(app.variables.get('GITOPS_DEPLOY_TOKEN')).toBe(
       h.world.canaries.gitlabAccessToken,
     );

@@ -40,6 +40,35 @@ describe('idp:platform:name:check', () => {
     b.cleanup();
   });
 
+  it('refuses a name whose host an Ingress already claims, in any namespace', async () => {
+    const h = goldenPathHarness();
+    await h.world.kubernetes.apply([
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: 'legacy', namespace: 'shop' },
+        spec: { rules: [{ host: 'payments-api.apps.test' }] },
+      },
+    ]);
+    await expect(
+      h.runStep('idp:platform:name:check', { name: 'payments-api' }, 't'),
+    ).rejects.toThrow(
+      'Service name "payments-api" is already taken: host payments-api.apps.test (an Ingress on the shared load balancer claims it).',
+    );
+    h.cleanup();
+  });
+
+  it('refuses a host the platform keeps, before looking anywhere', async () => {
+    const h = goldenPathHarness();
+    await expect(
+      h.runStep('idp:platform:name:check', { name: 'portal' }, 't'),
+    ).rejects.toThrow(
+      'name "portal" is reserved: portal.apps.test is a host the platform keeps on the shared load balancer',
+    );
+    expect(h.world.calls).toEqual([]);
+    h.cleanup();
+  });
+
   it('makes no call in a dry run', async () => {
     const h = goldenPathHarness();
     await h.runExamples('idp:platform:name:check', true);

@@ -1,5 +1,6 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { ServicePlan } from '../plan/ServicePlan';
+import { databaseIdentifier } from '../render/database';
 import { ActionDeps } from './deps';
 import { examples } from './platformNameCheck.examples';
 import { SagaRolledBackError } from '../saga/engine';
@@ -10,14 +11,16 @@ const NOTHING_UNDONE = { undone: [], failed: [], left: [] };
 /**
  * Refuses a service name that is taken anywhere — the platform's own run
  * journal (a Create in flight on any replica), the catalog, both GitLab
- * groups, ECR, IAM, ArgoCD, Kubernetes — before anything is created, with
- * one message listing every place it is taken.
+ * groups, ECR, IAM, ArgoCD, Kubernetes, and the PostgreSQL database and
+ * role the service would get (whether or not this Create asks for one: a
+ * name is one name everywhere) — before anything is created, with one
+ * message listing every place it is taken.
  */
 export function createPlatformNameCheckAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:platform:name:check',
     description:
-      'Checks that a service name is free in the catalog, both GitLab groups, ECR, IAM, ArgoCD and Kubernetes, and that no other Create holds it. Fails listing every place it is taken. Run it before any step that creates something.',
+      'Checks that a service name is free in the catalog, both GitLab groups, ECR, IAM, ArgoCD, Kubernetes and (when the platform has one) PostgreSQL, and that no other Create holds it. Fails listing every place it is taken. Run it before any step that creates something.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -95,6 +98,15 @@ export async function placesTaken(
     ],
     [`IAM user ${iam.ciUserName}`, () => clients.aws.userExists(iam.ciUserName)],
     [
+      `IAM role ${iam.ciRoleName}`,
+      async () => !!(await clients.aws.findRole(iam.ciRoleName)),
+    ],
+    [
+      `host ${names.host} (an Ingress on the shared load balancer claims it)`,
+      async () =>
+        (await clients.kubernetes.findIngressesClaimingHost(names.host)).length > 0,
+    ],
+    [
       `ArgoCD project ${names.argocdProject}`,
       async () => !!(await clients.argocd.getProject(names.argocdProject)),
     ],
@@ -107,6 +119,20 @@ export async function placesTaken(
       () => clients.kubernetes.namespaceExists(names.namespace),
     ],
   ];
+  const database = deps.clients.database;
+  if (plan.settings.database && database) {
+    const identifier = databaseIdentifier(plan.settings.database, request.name);
+    checks.push(
+      [
+        `PostgreSQL database ${identifier}`,
+        async () => !!(await database.admin.findDatabase(identifier)),
+      ],
+      [
+        `PostgreSQL role ${identifier}`,
+        async () => !!(await database.admin.findRole(identifier)),
+      ],
+    );
+  }
   const results = await Promise.all(checks.map(([, check]) => check()));
   return checks.filter((_, i) => results[i]).map(([place]) => place);
 }

@@ -27,7 +27,9 @@ describe('idp:platform:service:provision', () => {
       'Created IAM policy idp-payments-api-ecr-push-pull',
       'Created ArgoCD project payments-api',
       'Created ArgoCD application payments-api',
-      'Created Kubernetes namespace payments-api and its policies',
+      'Created Kubernetes namespace payments-api and its guard rails',
+      'Created IAM role idp-payments-api-ci',
+      'Created IAM role idp-payments-api-secrets',
     ]) {
       expect(log).toContain(line);
     }

@@ -25,7 +25,7 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
   return createTemplateAction({
     id: 'idp:platform:service:provision',
     description:
-      'Creates the app and GitOps repositories, the ECR repository and IAM policy (and CI credentials), the ArgoCD project and application, and the namespace bundle, running independent steps in parallel. Rolls back everything the task created if any step fails or the task is cancelled.',
+      'Creates the app and GitOps repositories, the ECR repository and IAM policy (and CI credentials), the ArgoCD project and application, the namespace bundle, and (when asked) a PostgreSQL database with its login role and password secret, running independent steps in parallel. Rolls back everything the task created if any step fails or the task is cancelled.',
     examples,
     supportsDryRun: true,
     schema: {
@@ -74,7 +74,7 @@ export function createPlatformServiceProvisionAction(deps: ActionDeps) {
         ctx.logger.info(describePlan(plan));
       } else {
         ({ plan } = await deps.runs.execute(runContext(ctx), input, {
-          groups: ['gitlab', 'aws', 'argocd', 'kubernetes'],
+          groups: ['gitlab', 'aws', 'argocd', 'kubernetes', 'database'],
           appFiles,
           requireAppFiles: true,
           checkOwner: true,

@@ -23,6 +23,13 @@ export const serviceInputSchema = {
       .describe('Container port the app listens on (default 3000)'),
   replicas: (z: typeof zod) =>
     z.number().int().optional().describe('Number of replicas (default 2)'),
+  database: (z: typeof zod) =>
+    z
+      .boolean()
+      .optional()
+      .describe(
+        'The service needs a PostgreSQL database: its own database and login role on the platform server, the password in its secret folder, DATABASE_URL delivered by an ExternalSecret (default false)',
+      ),
   runtime: (z: typeof zod) =>
     z
       .record(z.string(), z.any())

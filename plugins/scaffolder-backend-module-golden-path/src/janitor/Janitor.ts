@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError, isError } from '@backstage/errors';
 import { ServicePlan } from '../plan/ServicePlan';
+import { ServiceDecommissions } from '../lifecycle/decommission';
 import { SagaEngine } from '../saga/engine';
 import { RunRecord, RunStore } from '../saga/RunStore';
 import { StepClients, serviceSteps } from '../steps';
@@ -48,6 +49,8 @@ export class Janitor {
       logger: LoggerService;
       taskStatus: (taskId: string) => Promise<TaskStatus>;
       abandonedAfterMs: number;
+      /** Finishes decommissions whose task ended first (they go forward, never back). */
+      decommissions?: Pick<ServiceDecommissions, 'finishAbandoned'>;
       now?: () => number;
     },
   ) {}
@@ -95,6 +98,15 @@ export class Janitor {
       report.skipped.push(run.taskId);
       return;
     }
+    if (run.kind === 'decommission') {
+      await this.finishDecommission(run, report);
+      return;
+    }
+    if (run.kind !== 'create') {
+      // Only Create runs are rolled back.
+      report.skipped.push(run.taskId);
+      return;
+    }
     if (status === 'completed' && run.state === 'running') {
       await store.transition(run.taskId, ['running'], 'completed');
       logger.info(`golden-path janitor: run ${run.taskId} (${run.serviceName}) completed with its task`);
@@ -133,6 +145,35 @@ export class Janitor {
       }
     } else {
       report.rolledBack.push(run.taskId);
+    }
+  }
+
+  /**
+   * A decommission whose task ended (failed, cancelled, gone, or crashed
+   * before it could complete the run) is finished, not undone: nothing it
+   * removed can come back. What still fails is listed for a human.
+   */
+  private async finishDecommission(run: RunRecord, report: JanitorReport) {
+    const { logger, decommissions } = this.opts;
+    const idle = this.now() - run.updatedAt.getTime();
+    if (!decommissions || (run.state === 'running' && idle < this.opts.abandonedAfterMs)) {
+      report.skipped.push(run.taskId);
+      return;
+    }
+    const result = await decommissions.finishAbandoned(run, logger);
+    if (result?.failure === undefined) {
+      logger.info(`golden-path janitor: finished the decommission of ${run.serviceName} (run ${run.taskId})`);
+      report.completed.push(run.taskId);
+      return;
+    }
+    for (const item of result.report.items) {
+      if (item.outcome.kind !== 'failed') continue;
+      report.removeByHand.push({
+        taskId: run.taskId,
+        serviceName: run.serviceName,
+        resource: item.resource,
+        error: item.outcome.error,
+      });
     }
   }
 }

@@ -19,11 +19,24 @@ import {
 } from '@internal/plugin-golden-path-node/testUtils';
 import {
   APP_NAMESPACED_KINDS,
+  GUARD_RAIL_KINDS,
   renderApplication,
   renderAppProject,
 } from './argocd';
 import { deriveNames } from './derive';
 import { renderGitopsObjects } from './gitops';
+import { renderNamespaceBundle } from '../plan/ServicePlan';
+
+/** What ArgoCD checks of an object an Application would apply. */
+function resourceOf(object: { apiVersion: string; kind: string; metadata: { name: string } }) {
+  return {
+    group: object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '',
+    kind: object.kind,
+    namespaced: object.kind !== 'Namespace',
+    name: object.metadata.name,
+    server: exampleSettings.clusterServer,
+  };
+}
 
 const project = renderAppProject(renderContext(exampleSettings, exampleRequest));
 const application = renderApplication(renderContext(exampleSettings, exampleRequest));
@@ -94,17 +107,34 @@ describe('AppProject', () => {
     ]);
   });
 
-  it('admits only Namespace among cluster-scoped kinds', () => {
-    expect(project.spec.clusterResourceWhitelist).toEqual([
-      { group: '', kind: 'Namespace' },
+  it('admits no cluster-scoped kind at all', () => {
+    expect(project.spec.clusterResourceWhitelist).toEqual([]);
+  });
+
+  it('whitelists exactly the workload kinds, with their groups', () => {
+    expect(project.spec.namespaceResourceWhitelist).toEqual([
+      { group: 'apps', kind: 'Deployment' },
+      { group: '', kind: 'Service' },
+      { group: 'networking.k8s.io', kind: 'Ingress' },
+      { group: '', kind: 'ConfigMap' },
+      { group: 'external-secrets.io', kind: 'ExternalSecret' },
+      { group: 'monitoring.coreos.com', kind: 'ServiceMonitor' },
     ]);
+  });
+
+  it('does not report the guard rails as orphans', () => {
+    expect(project.spec.orphanedResources.ignore).toEqual(
+      GUARD_RAIL_KINDS.filter(k => k.namespaced).map(({ group, kind }) => ({
+        group,
+        kind,
+      })),
+    );
   });
 
   it('uses no glob patterns, so nothing else can match', () => {
     const patterns = [
       ...project.spec.sourceRepos,
       ...project.spec.destinations.flatMap(d => [d.server, d.namespace]),
-      ...project.spec.clusterResourceWhitelist.flatMap(k => [k.group, k.kind]),
       ...project.spec.namespaceResourceWhitelist.flatMap(k => [
         k.group,
         k.kind,
@@ -118,30 +148,79 @@ describe('AppProject', () => {
     const manifests = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), {
       imageTag: exampleImageTag,
     }).filter(f => f.path.startsWith('manifests/'));
+    expect(manifests.length).toBeGreaterThan(0);
     for (const { object } of manifests) {
-      const group = object.apiVersion.includes('/')
-        ? object.apiVersion.split('/')[0]
-        : '';
       expect({
         kind: object.kind,
-        admitted: admitsResource(project.spec, {
-          group,
-          kind: object.kind,
-          namespaced: object.kind !== 'Namespace',
-          name: object.metadata.name,
-          server: exampleSettings.clusterServer,
-        }),
+        admitted: admitsResource(project.spec, resourceOf(object)),
       }).toEqual({ kind: object.kind, admitted: true });
     }
+  });
+
+  it.each(APP_NAMESPACED_KINDS.map(k => [k.group, k.kind]))(
+    'admits workload kind %p/%s from the application',
+    (group, kind) => {
+      expect(
+        admitsResource(project.spec, {
+          group,
+          kind,
+          namespaced: true,
+          name: 'payments-api',
+          server: exampleSettings.clusterServer,
+        }),
+      ).toBe(true);
+    },
+  );
+
+  it.each(GUARD_RAIL_KINDS.map(k => [k.group, k.kind, k.namespaced]))(
+    'refuses guard-rail kind %p/%s from the application (namespaced: %p)',
+    (group, kind, namespaced) => {
+      expect(
+        admitsResource(project.spec, {
+          group,
+          kind,
+          namespaced,
+          // Its own namespace's name: the most plausible thing to try.
+          name: 'payments-api',
+          server: exampleSettings.clusterServer,
+        }),
+      ).toBe(false);
+    },
+  );
+
+  it('refuses every object of the namespace bundle, were it put in the repository', () => {
+    const bundle = renderNamespaceBundle(
+      renderContext(exampleSettings, exampleRequest),
+    );
+    expect(new Set(bundle.map(o => o.kind))).toEqual(
+      new Set(GUARD_RAIL_KINDS.map(k => k.kind)),
+    );
+    for (const object of bundle) {
+      expect({
+        kind: object.kind,
+        admitted: admitsResource(project.spec, resourceOf(object)),
+      }).toEqual({ kind: object.kind, admitted: false });
+    }
+  });
+
+  it('would admit a guard rail if the whitelist were left empty (the evaluator can fail)', () => {
+    const open = { ...project.spec, namespaceResourceWhitelist: [] };
+    expect(
+      admitsResource(open, {
+        group: 'networking.k8s.io',
+        kind: 'NetworkPolicy',
+        namespaced: true,
+        name: 'x',
+        server: exampleSettings.clusterServer,
+      }),
+    ).toBe(true);
   });
 
   it('whitelists exactly the kinds the GitOps repository contains', () => {
     const kinds = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), {
       imageTag: exampleImageTag,
     })
-      .filter(
-        f => f.path.startsWith('manifests/') && f.object.kind !== 'Namespace',
-      )
+      .filter(f => f.path.startsWith('manifests/'))
       .map(f => f.object.kind);
     expect(new Set(APP_NAMESPACED_KINDS.map(k => k.kind))).toEqual(
       new Set(kinds),
@@ -150,7 +229,9 @@ describe('AppProject', () => {
 
   it.each([
     ['', 'Secret', true],
-    ['', 'ResourceQuota', true],
+    ['', 'PersistentVolumeClaim', true],
+    ['batch', 'Job', true],
+    ['', 'Namespace', false],
     ['rbac.authorization.k8s.io', 'ClusterRoleBinding', false],
     ['rbac.authorization.k8s.io', 'ClusterRole', false],
     ['apiextensions.k8s.io', 'CustomResourceDefinition', false],

@@ -21,37 +21,43 @@ export interface GroupKind {
 }
 
 /**
- * The namespaced kinds a service's GitOps repository may contain: exactly
- * what `renderGitopsRepository` generates. Anything else (a Secret,
- * a ResourceQuota, a LimitRange) is refused by ArgoCD.
+ * The kinds a service's GitOps repository may contain: its workload, exactly
+ * what `renderGitopsRepository` generates. Everything else in the namespace
+ * is a guard rail the platform applies itself ({@link GUARD_RAIL_KINDS}),
+ * and ArgoCD refuses it from the repository. A namespaced kind missing here
+ * (a Secret, a Job, a PersistentVolumeClaim) is refused too.
  */
 export const APP_NAMESPACED_KINDS: readonly GroupKind[] = [
-  { group: '', kind: 'ConfigMap' },
-  { group: '', kind: 'Service' },
-  { group: '', kind: 'ServiceAccount' },
   { group: 'apps', kind: 'Deployment' },
+  { group: '', kind: 'Service' },
   { group: 'networking.k8s.io', kind: 'Ingress' },
-  { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
-  { group: 'rbac.authorization.k8s.io', kind: 'Role' },
-  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  { group: '', kind: 'ConfigMap' },
   { group: 'external-secrets.io', kind: 'ExternalSecret' },
   { group: 'monitoring.coreos.com', kind: 'ServiceMonitor' },
 ];
 
 /**
- * The only cluster-scoped kind: the app's own Namespace. ArgoCD checks a
- * Namespace against the project's destinations, so this admits only
- * namespace `<name>`.
+ * The guard rails of a service's namespace: applied by the platform
+ * directly (the namespace bundle), never through the GitOps repository, so
+ * the team that owns the repository cannot lift them.
  */
-export const APP_CLUSTER_KINDS: readonly GroupKind[] = [
-  { group: '', kind: 'Namespace' },
+export const GUARD_RAIL_KINDS: readonly (GroupKind & { namespaced: boolean })[] = [
+  { group: '', kind: 'Namespace', namespaced: false },
+  { group: 'networking.k8s.io', kind: 'NetworkPolicy', namespaced: true },
+  { group: '', kind: 'ServiceAccount', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', kind: 'Role', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding', namespaced: true },
+  { group: '', kind: 'ResourceQuota', namespaced: true },
+  { group: '', kind: 'LimitRange', namespaced: true },
+  { group: 'external-secrets.io', kind: 'SecretStore', namespaced: true },
 ];
 
 /**
  * The service's AppProject: one source repository, one destination
- * namespace, and only the kinds the golden path generates. This is what
- * stops the service's GitOps repository from deploying into other
- * namespaces or creating cluster-wide objects.
+ * namespace, no cluster-scoped kind at all, and only the workload kinds.
+ * This is what stops the service's GitOps repository from deploying into
+ * other namespaces, creating cluster-wide objects or touching the guard
+ * rails of its own namespace.
  */
 export function renderAppProject(
   ctx: RenderContext,
@@ -73,10 +79,18 @@ export function renderAppProject(
       destinations: [
         { server: settings.clusterServer, namespace: names.namespace },
       ],
-      clusterResourceWhitelist: APP_CLUSTER_KINDS.map(gk => ({ ...gk })),
+      // Empty: no cluster-scoped kind (the Namespace is the platform's).
+      clusterResourceWhitelist: [] as GroupKind[],
+      // Never empty: ArgoCD reads an empty list as "every namespaced kind".
       namespaceResourceWhitelist: APP_NAMESPACED_KINDS.map(gk => ({ ...gk })),
-      // Objects someone adds by hand in the namespace show up as warnings.
-      orphanedResources: { warn: true },
+      // Objects someone adds by hand in the namespace show up as warnings;
+      // the guard rails are the platform's, not orphans.
+      orphanedResources: {
+        warn: true,
+        ignore: GUARD_RAIL_KINDS.filter(gk => gk.namespaced).map(
+          ({ group, kind }) => ({ group, kind }),
+        ),
+      },
     },
   };
 }
@@ -89,8 +103,9 @@ export const SYNC_RETRY = {
 
 /**
  * The service's Application: syncs `manifests/` of the GitOps repository's
- * `main` into namespace `<name>`, pruning and self-healing. The Namespace is
- * a manifest in the repository (wave 0), so CreateNamespace stays off.
+ * `main` into namespace `<name>`, pruning and self-healing. The Namespace
+ * belongs to the platform (it exists before the Application), so
+ * CreateNamespace stays off.
  * Server-side apply avoids the annotation size limit of client-side apply.
  */
 export function renderApplication(

@@ -27,8 +27,12 @@ import { renderGitopsObjects } from './gitops';
 import {
   renderDeployment,
   renderExternalSecret,
+  renderLimitRange,
+  renderResourceQuota,
+  renderSecretStore,
   renderServiceMonitor,
 } from './kubernetes';
+import { renderNamespaceBundle } from '../plan/ServicePlan';
 import { renderNetworkPolicies } from './networkPolicies';
 
 const opts = { imageTag: exampleImageTag };
@@ -50,6 +54,14 @@ describe('conformance kit', () => {
     } finally {
       fs.rmSync(fakeRepo, { recursive: true, force: true });
     }
+  });
+
+  it('serves SecretStore v1 (the version we generate)', () => {
+    expect(crdInfo(CRD_FILES.secretStore).versions).toContainEqual({
+      name: 'v1',
+      served: true,
+      storage: true,
+    });
   });
 
   it('serves ExternalSecret v1 (the version we generate)', () => {
@@ -138,6 +150,41 @@ describe('strict CRD validation catches typos the upstream schemas let through',
       () => renderExternalSecret(renderContext(exampleSettings, exampleRequest)),
       o => {
         o.spec.dataFrom[0].extract.keys = 'idp/other';
+      },
+    ],
+    [
+      'SecretStore (aws)',
+      CRD_FILES.secretStore,
+      'v1',
+      () => renderSecretStore(renderContext(exampleSettings, exampleRequest)),
+      o => {
+        o.spec.provider.aws.auth.jwt.serviceAccount = { name: 'x' };
+      },
+    ],
+    [
+      'SecretStore (vault)',
+      CRD_FILES.secretStore,
+      'v1',
+      () =>
+        renderSecretStore(
+          renderContext(
+            {
+              ...exampleSettings,
+              secrets: {
+                provider: 'vault',
+                prefix: 'idp',
+                vault: {
+                  server: 'https://vault.example.com',
+                  kvMount: 'secret',
+                  authMount: 'kubernetes',
+                },
+              },
+            },
+            exampleRequest,
+          ),
+        ),
+      o => {
+        o.spec.provider.vault.auth.kubernetes.roleName = 'x';
       },
     ],
     [
@@ -248,9 +295,35 @@ describe('core kinds', () => {
   });
 });
 
+describe('core guard rails', () => {
+  it.each([
+    ['ResourceQuota', renderResourceQuota],
+    ['LimitRange', renderLimitRange],
+  ] as const)('accepts the generated %s', (_kind, render) => {
+    expect(
+      validateCoreObject(render(renderContext(exampleSettings, exampleRequest))),
+    ).toEqual([]);
+  });
+
+  it('reads a LimitRange default on the wire as "default"', () => {
+    const limits: any = renderLimitRange(
+      renderContext(exampleSettings, exampleRequest),
+    );
+    limits.spec.limits[0]._default = limits.spec.limits[0].default;
+    expect(unknownCoreFields(limits)).toEqual([
+      '/spec/limits/0/_default is not a known field',
+    ]);
+  });
+});
+
 describe('every generated object', () => {
   const validate = createManifestValidator();
-  const files = renderGitopsObjects(renderContext(exampleSettings, exampleRequest), opts);
+  const files = [
+    ...renderGitopsObjects(renderContext(exampleSettings, exampleRequest), opts),
+    ...renderNamespaceBundle(renderContext(exampleSettings, exampleRequest)).map(
+      object => ({ path: `namespace bundle: ${object.kind} ${object.metadata.name}`, object }),
+    ),
+  ];
 
   it.each(files.map(f => [f.path, f.object]))(
     '%s is valid',
@@ -265,11 +338,11 @@ describe('every generated object', () => {
         settingsAndRequest,
         imageTag,
         ({ settings, request }, tag) => {
-          for (const { path: file, object } of renderGitopsObjects(renderContext(settings, request),
-            {
-              imageTag: tag,
-            },
-          )) {
+          const ctx = renderContext(settings, request);
+          for (const { path: file, object } of [
+            ...renderGitopsObjects(ctx, { imageTag: tag }),
+            ...renderNamespaceBundle(ctx).map(o => ({ path: o.kind, object: o })),
+          ]) {
             expect({ file, problems: validate(object) }).toEqual({
               file,
               problems: [],

@@ -6,7 +6,12 @@ import {
   exampleRequest,
   exampleSettings,
 } from '@internal/plugin-golden-path-node/testUtils';
-import { renderApplication, renderAppProject } from './argocd';
+import {
+  APP_NAMESPACED_KINDS,
+  GUARD_RAIL_KINDS,
+  renderApplication,
+  renderAppProject,
+} from './argocd';
 import {
   escapeMarkdown,
   renderGitopsObjects,
@@ -27,15 +32,6 @@ describe('GitOps repository layout', () => {
   it('has exactly the agreed files', () => {
     expect(paths).toEqual([
       'README.md',
-      'manifests/namespace.yaml',
-      'manifests/serviceaccount.yaml',
-      'manifests/role.yaml',
-      'manifests/rolebinding.yaml',
-      'manifests/networkpolicy-default-deny.yaml',
-      'manifests/networkpolicy-allow-from-alb.yaml',
-      'manifests/networkpolicy-allow-dns-egress.yaml',
-      'manifests/networkpolicy-allow-https-egress.yaml',
-      'manifests/networkpolicy-allow-from-monitoring.yaml',
       'manifests/externalsecret.yaml',
       'manifests/deployment.yaml',
       'manifests/service.yaml',
@@ -55,7 +51,6 @@ describe('GitOps repository layout', () => {
   });
 
   it.each([
-    ['manifests/namespace.yaml', 'Namespace'],
     ['manifests/deployment.yaml', 'Deployment'],
     ['manifests/externalsecret.yaml', 'ExternalSecret'],
     ['argocd/appproject.yaml', 'AppProject'],
@@ -66,16 +61,28 @@ describe('GitOps repository layout', () => {
     );
   });
 
-  it('names NetworkPolicy files after the policies', () => {
-    for (const file of files.filter(f => f.path.includes('networkpolicy-'))) {
-      const policy = fromYaml(file.content) as { metadata: { name: string } };
-      expect(file.path).toBe(
-        `manifests/networkpolicy-${policy.metadata.name.replace(
-          /^payments-api-/,
-          '',
-        )}.yaml`,
-      );
-    }
+  it('holds no guard rail: those are the platform\'s, applied directly', () => {
+    const kinds = files
+      .filter(f => f.path.startsWith('manifests/'))
+      .map(f => (fromYaml(f.content) as { kind: string }).kind);
+    for (const { kind } of GUARD_RAIL_KINDS) expect(kinds).not.toContain(kind);
+    expect(new Set(kinds)).toEqual(
+      new Set(APP_NAMESPACED_KINDS.map(k => k.kind)),
+    );
+  });
+
+  it('holds only workload kinds for every accepted input', () => {
+    fc.assert(
+      fc.property(settingsAndRequest, ({ settings, request }) => {
+        const kinds = renderGitopsObjects(renderContext(settings, request), opts)
+          .filter(f => f.path.startsWith('manifests/'))
+          .map(f => f.object.kind);
+        expect(
+          kinds.filter(k => !APP_NAMESPACED_KINDS.some(w => w.kind === k)),
+        ).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('points the Application at the manifests folder', () => {
@@ -177,7 +184,6 @@ describe('serialisation', () => {
           imageTag: '1',
         });
         for (const path of [
-          'manifests/namespace.yaml',
           'manifests/deployment.yaml',
           'argocd/application.yaml',
         ]) {
@@ -234,6 +240,11 @@ describe('README', () => {
     renderGitopsRepository(renderContext(exampleSettings, request), opts).find(
       f => f.path === 'README.md',
     )!.content;
+
+  it('says where the secrets live and what the repository cannot change', () => {
+    expect(readme()).toContain('`idp/payments-api/`');
+    expect(readme()).toContain('## What this repository cannot change');
+  });
 
   it.each([
     'https://payments-api.apps.example.com',

@@ -10,15 +10,11 @@ import {
   renderDeployment,
   renderExternalSecret,
   renderIngress,
-  renderNamespace,
-  renderRole,
-  renderRoleBinding,
   renderService,
-  renderServiceAccount,
   renderServiceMonitor,
-  secretStoreKey,
 } from './kubernetes';
-import { renderNetworkPolicies } from './networkPolicies';
+import { secretPathPrefix } from './secrets';
+import { renderDatabaseManifests, withDatabase } from './database';
 import { toYaml } from './yaml';
 
 /** A file of the GitOps repository. */
@@ -46,14 +42,14 @@ export const GITOPS_ARGOCD_PATH = 'argocd';
 /**
  * Every object of the GitOps repository with its path, in sync-wave order
  * then ArgoCD objects. Layout contract: one Kubernetes object per file under
- * `manifests/`, the AppProject and Application under `argocd/`.
+ * `manifests/`, the AppProject and Application under `argocd/`. Only
+ * workload kinds: the namespace's guard rails (Namespace, NetworkPolicies,
+ * RBAC, quota, SecretStore) are the platform's and never in this repository.
  */
 export function renderGitopsObjects(
   ctx: RenderContext,
   opts: GitopsRenderOptions,
 ): GitopsObjectFile[] {
-  // Validates the request (name first, so a bad name is the error reported).
-  const policies = renderNetworkPolicies(ctx);
   assertImageTag(opts.imageTag);
   const manifest = (
     file: string,
@@ -63,21 +59,9 @@ export function renderGitopsObjects(
     object,
   });
   return [
-    manifest('namespace.yaml', renderNamespace(ctx)),
-    manifest('serviceaccount.yaml', renderServiceAccount(ctx)),
-    manifest('role.yaml', renderRole(ctx)),
-    manifest('rolebinding.yaml', renderRoleBinding(ctx)),
-    // `<name>-default-deny` goes to `networkpolicy-default-deny.yaml`.
-    ...policies.map(policy =>
-      manifest(
-        `networkpolicy-${policy.metadata.name.slice(
-          ctx.request.name.length + 1,
-        )}.yaml`,
-        policy,
-      ),
-    ),
     manifest('externalsecret.yaml', renderExternalSecret(ctx)),
-    manifest('deployment.yaml', renderDeployment(ctx, opts)),
+    ...renderDatabaseManifests(ctx).map(f => manifest(f.file, f.object)),
+    manifest('deployment.yaml', withDatabase(ctx, renderDeployment(ctx, opts))),
     manifest('service.yaml', renderService(ctx)),
     manifest('ingress.yaml', renderIngress(ctx)),
     manifest('servicemonitor.yaml', renderServiceMonitor(ctx)),
@@ -141,7 +125,16 @@ export function renderGitopsReadme(
     '',
     `The app's CI pipeline updates the image tag in \`${GITOPS_MANIFESTS_PATH}/deployment.yaml\`;`,
     'do not edit that line by hand. Secrets live in the secret store under',
-    `\`${secretStoreKey(req.name)}\`, never in this repository.`,
+    `\`${secretPathPrefix(ctx.settings, req.name)}\` (the app's environment in \`app\`), never in`,
+    `this repository; the namespace's SecretStore \`${req.name}\` reads nothing else.`,
+    '',
+    '## What this repository cannot change',
+    '',
+    "The namespace and its guard rails belong to the platform and are applied by it, not from",
+    'here: Pod Security labels, NetworkPolicies, ServiceAccounts, Role and RoleBinding,',
+    'ResourceQuota, LimitRange and the SecretStore. The AppProject admits only Deployment,',
+    'Service, Ingress, ConfigMap, ExternalSecret and ServiceMonitor into this namespace; ArgoCD',
+    'refuses anything else. Ask the platform team to change a guard rail.',
     '',
   ].join('\n');
 }

@@ -3,7 +3,19 @@ import fc from 'fast-check';
 import { settingsArb, usableName, validName } from '../__testUtils__/arbitraries';
 import { exampleSettings } from '@internal/plugin-golden-path-node/testUtils';
 import { awsPartition } from '@internal/plugin-golden-path-node';
-import { ECR_PUSH_PULL_ACTIONS, ecrRepositoryArn, renderEcrPolicy } from './iam';
+import { SERVICE_KEY } from '@internal/plugin-golden-path-common';
+import { trustAllows } from '../__testUtils__/iamTrust';
+import { deriveNames } from './derive';
+import {
+  ECR_PUSH_PULL_ACTIONS,
+  ciTokenSubject,
+  ecrRepositoryArn,
+  renderCiTrustPolicy,
+  renderEcrPolicy,
+  renderPermissionsBoundary,
+  renderSecretsPolicy,
+  renderSecretsTrustPolicy,
+} from './iam';
 import { PlatformSettings } from './types';
 
 const principal = (account: string) => `arn:aws:iam::${account}:user/idp-ci`;
@@ -255,5 +267,267 @@ describe('IAM simulation of the per-app policy', () => {
     expect(await decide(exampleSettings, document, 'ecr:PutImage', other)).toBe(
       'ImplicitlyDenied',
     );
+  });
+});
+
+describe('the CI role (GitLab OIDC)', () => {
+  const settings = exampleSettings;
+  const names = deriveNames(settings, 'payments-api');
+  const trust = renderCiTrustPolicy(settings, names);
+  const gitlab = {
+    provider: 'arn:aws:iam::123456789012:oidc-provider/gitlab.example.com',
+    issuer: 'gitlab.example.com',
+  };
+  const token = (sub: string, aud = settings.gitlabOidcAudience) => ({
+    ...gitlab,
+    claims: { sub, aud },
+  });
+  const roleArn = 'arn:aws:iam::123456789012:role/idp-payments-api-ci';
+  const boundary = renderPermissionsBoundary(settings).document;
+  const { document: ecrPolicy } = renderEcrPolicy(settings, 'payments-api');
+  const tags = { [SERVICE_KEY]: 'payments-api' };
+
+  /** The role's decision on one request: its policies, capped by the boundary. */
+  async function roleMay(
+    policies: object[],
+    action: string,
+    resource: string,
+    principalTags: Record<string, string> = tags,
+    withBoundary = true,
+  ): Promise<string> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: roleArn,
+          action,
+          resource: { resource, accountId: settings.awsAccountId },
+          contextVariables: Object.fromEntries(
+            Object.entries(principalTags).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
+          ),
+        },
+        identityPolicies: policies.map((policy, i) => ({ name: `p${i}`, policy })),
+        permissionBoundaryPolicies: withBoundary
+          ? [{ name: 'boundary', policy: boundary }]
+          : undefined,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (result.resultType === 'error') {
+      throw new Error(`Simulation failed: ${JSON.stringify(result.errors)}`);
+    }
+    return result.overallResult;
+  }
+
+  it("pins the token to the app project's default branch and the audience", () => {
+    expect(trust.Statement).toEqual([
+      {
+        Sid: 'GitLabDefaultBranchPipelines',
+        Effect: 'Allow',
+        Principal: { Federated: gitlab.provider },
+        Action: ['sts:AssumeRoleWithWebIdentity'],
+        Condition: {
+          StringEquals: {
+            'gitlab.example.com:aud': 'https://gitlab.example.com',
+            'gitlab.example.com:sub':
+              'project_path:apps/payments-api:ref_type:branch:ref:main',
+          },
+        },
+      },
+    ]);
+  });
+
+  it("can be assumed by a pipeline of its own project's default branch", () => {
+    expect(
+      trustAllows(
+        trust,
+        token('project_path:apps/payments-api:ref_type:branch:ref:main'),
+      ),
+    ).toBe(true);
+  });
+
+  it.each([
+    ['another project', 'project_path:apps/payments:ref_type:branch:ref:main'],
+    ['a project with a longer name', 'project_path:apps/payments-api-2:ref_type:branch:ref:main'],
+    ['the same name in another group', 'project_path:forks/payments-api:ref_type:branch:ref:main'],
+    ['another branch', 'project_path:apps/payments-api:ref_type:branch:ref:feature-x'],
+    // A merge request pipeline's token names its source branch.
+    ['a merge request pipeline', 'project_path:apps/payments-api:ref_type:branch:ref:fix/mr-42'],
+    ['a tag called main', 'project_path:apps/payments-api:ref_type:tag:ref:main'],
+    ['a branch called main-2', 'project_path:apps/payments-api:ref_type:branch:ref:main-2'],
+  ])('refuses %s', (_what, sub) => {
+    expect(trustAllows(trust, token(sub))).toBe(false);
+  });
+
+  it('refuses a token for another audience', () => {
+    expect(
+      trustAllows(
+        trust,
+        token('project_path:apps/payments-api:ref_type:branch:ref:main', 'sts.amazonaws.com'),
+      ),
+    ).toBe(false);
+  });
+
+  it('refuses a token from another issuer', () => {
+    expect(
+      trustAllows(trust, {
+        provider: 'arn:aws:iam::123456789012:oidc-provider/gitlab.com',
+        issuer: 'gitlab.com',
+        claims: {
+          sub: 'project_path:apps/payments-api:ref_type:branch:ref:main',
+          aud: settings.gitlabOidcAudience,
+        },
+      }),
+    ).toBe(false);
+  });
+
+  it('holds for every service name and project path', () => {
+    fc.assert(
+      fc.property(
+        settingsArb.chain(s => fc.tuple(fc.constant(s), usableName(s), usableName(s))),
+        ([s, name, other]) => {
+          fc.pre(name !== other);
+          const own = deriveNames(s, name);
+          const policy = renderCiTrustPolicy(s, own);
+          const issuer = s.gitlabHost;
+          const request = (sub: string) => ({
+            provider: `arn:aws:iam::${s.awsAccountId}:oidc-provider/${issuer}`,
+            issuer,
+            claims: { sub, aud: s.gitlabOidcAudience },
+          });
+          expect(trustAllows(policy, request(ciTokenSubject(own)))).toBe(true);
+          expect(
+            trustAllows(policy, request(ciTokenSubject(deriveNames(s, other)))),
+          ).toBe(false);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pushes and pulls its own repository', async () => {
+    for (const action of ECR_PUSH_PULL_ACTIONS) {
+      expect({
+        action,
+        decision: await roleMay([ecrPolicy], action, repoArn(settings, 'payments-api')),
+      }).toEqual({ action, decision: 'Allowed' });
+    }
+    expect(await roleMay([ecrPolicy], 'ecr:GetAuthorizationToken', '*')).toBe('Allowed');
+  });
+
+  it.each(['payments', 'payments-api-admin', 'billing'])(
+    'cannot push to or pull from repository %s',
+    async other => {
+      for (const action of ['ecr:PutImage', 'ecr:BatchGetImage']) {
+        expect(await roleMay([ecrPolicy], action, repoArn(settings, other))).toBe(
+          'ImplicitlyDenied',
+        );
+      }
+    },
+  );
+
+  describe('the permissions boundary caps anything attached later', () => {
+    const admin = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Admin', Effect: 'Allow', Action: '*', Resource: '*' }],
+    };
+
+    it.each([
+      ['iam:CreateUser', 'arn:aws:iam::123456789012:user/backdoor'],
+      ['iam:DeleteRolePermissionsBoundary', roleArn],
+      ['iam:AttachRolePolicy', roleArn],
+      ['sts:AssumeRole', 'arn:aws:iam::123456789012:role/admin'],
+      ['s3:GetObject', 'arn:aws:s3:::some-bucket/some-key'],
+      ['ecr:DeleteRepository', repoArn(exampleSettings, 'payments-api')],
+      ['ecr:PutImage', repoArn(exampleSettings, 'payments')],
+      [
+        'secretsmanager:GetSecretValue',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:idp/payments/app-Ab1Cd2',
+      ],
+      [
+        'secretsmanager:PutSecretValue',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:idp/payments-api/app-Ab1Cd2',
+      ],
+    ])('an administrator policy still cannot %s', async (action, resource) => {
+      expect(await roleMay([ecrPolicy, admin], action, resource)).toBe('ImplicitlyDenied');
+    });
+
+    it.each([
+      ['ecr:PutImage', repoArn(exampleSettings, 'payments-api')],
+      [
+        'secretsmanager:GetSecretValue',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:idp/payments-api/app-Ab1Cd2',
+      ],
+    ])('...while its own %s stays possible', async (action, resource) => {
+      expect(await roleMay([admin], action, resource)).toBe('Allowed');
+    });
+
+    it('gives a principal without the service tag nothing but the ECR login', async () => {
+      expect(
+        await roleMay([admin], 'ecr:PutImage', repoArn(exampleSettings, 'payments-api'), {}),
+      ).toBe('ImplicitlyDenied');
+    });
+
+    it('is what stops it (without the boundary the administrator policy would win)', async () => {
+      expect(
+        await roleMay(
+          [ecrPolicy, admin],
+          'iam:CreateUser',
+          'arn:aws:iam::123456789012:user/backdoor',
+          tags,
+          false,
+        ),
+      ).toBe('Allowed');
+    });
+  });
+});
+
+describe('the secrets role (EKS IRSA)', () => {
+  const settings = exampleSettings;
+  const trust = renderSecretsTrustPolicy(settings, 'payments-api');
+  const provider = settings.clusterOidcProvider!;
+  const token = (sub: string, aud = 'sts.amazonaws.com') => ({
+    provider: `arn:aws:iam::123456789012:oidc-provider/${provider}`,
+    issuer: provider,
+    claims: { sub, aud },
+  });
+
+  it("trusts the namespace's secrets ServiceAccount only", () => {
+    expect(
+      trustAllows(trust, token('system:serviceaccount:payments-api:payments-api-secrets')),
+    ).toBe(true);
+    for (const sub of [
+      'system:serviceaccount:payments-api:payments-api',
+      'system:serviceaccount:payments-api:default',
+      'system:serviceaccount:payments:payments-api-secrets',
+      'system:serviceaccount:external-secrets:external-secrets',
+    ]) {
+      expect({ sub, allowed: trustAllows(trust, token(sub)) }).toEqual({
+        sub,
+        allowed: false,
+      });
+    }
+  });
+
+  it('reads its own folder only', () => {
+    expect(renderSecretsPolicy(settings, 'payments-api').document.Statement).toEqual([
+      {
+        Sid: 'ReadOwnSecrets',
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource:
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:idp/payments-api/*',
+      },
+    ]);
+  });
+
+  it('needs the cluster OIDC provider', () => {
+    expect(() =>
+      renderSecretsTrustPolicy(
+        { ...settings, clusterOidcProvider: undefined },
+        'payments-api',
+      ),
+    ).toThrow('goldenPath.kubernetes.oidcProvider');
   });
 });

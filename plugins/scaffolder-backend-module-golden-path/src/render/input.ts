@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { serviceNameProblem } from '@internal/plugin-golden-path-common';
+import { requireDatabaseSettings } from './database';
 import { PlatformSettings, ServiceRequest } from './types';
 
 /** Port the app listens on when the form leaves it empty. */
@@ -32,6 +33,8 @@ export interface ServiceInput {
   replicas?: number;
   /** The template's runtime block (see runtime.ts); default: Node.js. */
   runtime?: unknown;
+  /** The form's "needs a PostgreSQL database" (a boolean; default false). */
+  database?: unknown;
 }
 
 /**
@@ -51,6 +54,10 @@ export function reservedNameProblem(
   ]);
   if (reserved.has(name)) {
     return `${field} "${name}" is reserved: it is the name of a platform namespace`;
+  }
+  // The service is served at <name>.<baseDomain> on the shared ALB.
+  if ((settings.reservedHosts ?? []).includes(name)) {
+    return `${field} "${name}" is reserved: ${name}.${settings.baseDomain} is a host the platform keeps on the shared load balancer`;
   }
   return undefined;
 }
@@ -116,6 +123,16 @@ function integerInRange(
   return value;
 }
 
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') {
+    throw new InputError(
+      `${field} must be true or false, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * Validates a request and applies the defaults. Throws InputError naming the
  * field for anything the render layer cannot turn into valid manifests.
@@ -125,6 +142,9 @@ export function resolveServiceRequest(
   request: ServiceInput,
 ): ServiceRequest {
   assertServiceName(request.name, settings, 'name');
+  const database = optionalBoolean(request.database, 'database');
+  // Refused here, before anything is created, when there is no server.
+  if (database) requireDatabaseSettings(settings);
   return {
     name: request.name,
     owner: optionalText(request.owner, 'owner'),
@@ -143,6 +163,8 @@ export function resolveServiceRequest(
       REPLICAS_MAX,
       'replicas',
     ),
+    // Only when asked: requests recorded without the option read the same.
+    ...(database ? { database: true } : {}),
   };
 }
 

@@ -8,17 +8,25 @@ import { selectorMatches } from '../__testUtils__/networkPolicyEvaluator';
 import { APP_METRICS, renderGrafanaDashboard } from './dashboard';
 import { renderGitopsObjects } from './gitops';
 import {
+  CONTAINER_LIMITS,
+  IRSA_ROLE_ANNOTATION,
+  QUOTA_PODS,
   renderDashboardConfigMap,
   renderDeployment,
   renderExternalSecret,
   renderIngress,
+  renderLimitRange,
   renderNamespace,
+  renderResourceQuota,
   renderRole,
   renderRoleBinding,
+  renderSecretStore,
+  renderSecretsServiceAccount,
   renderService,
   renderServiceAccount,
   renderServiceMonitor,
 } from './kubernetes';
+import { REPLICAS_MAX } from './input';
 import {
   DESCRIPTION_ANNOTATION,
   OWNER_ANNOTATION,
@@ -168,19 +176,160 @@ describe('Deployment', () => {
 describe('ExternalSecret', () => {
   const es = renderExternalSecret(renderContext(settings, request));
 
-  it('reads all keys of idp/<name> from the ClusterSecretStore', () => {
+  it("reads all keys of idp/<name>/app through the service's own SecretStore", () => {
     expect(es.spec).toMatchObject({
-      secretStoreRef: {
-        kind: 'ClusterSecretStore',
-        name: 'aws-secrets-manager',
-      },
+      secretStoreRef: { kind: 'SecretStore', name: 'payments-api' },
       target: { name: 'payments-api-env' },
-      dataFrom: [{ extract: { key: 'idp/payments-api' } }],
+      dataFrom: [{ extract: { key: 'idp/payments-api/app' } }],
     });
+  });
+
+  it('reads under the configured prefix', () => {
+    const other = renderExternalSecret(
+      renderContext(
+        { ...settings, secrets: { provider: 'aws', prefix: 'platform/idp' } },
+        request,
+      ),
+    );
+    expect(other.spec.dataFrom).toEqual([
+      { extract: { key: 'platform/idp/payments-api/app' } },
+    ]);
   });
 
   it('refreshes periodically', () => {
     expect(es.spec.refreshInterval).toBe('1h');
+  });
+});
+
+describe('SecretStore and its ServiceAccount', () => {
+  const vaultSettings = {
+    ...settings,
+    secrets: {
+      provider: 'vault' as const,
+      prefix: 'idp',
+      vault: {
+        server: 'https://vault.example.com',
+        kvMount: 'kv',
+        authMount: 'kubernetes-prod',
+      },
+    },
+  };
+
+  it('authenticates to Secrets Manager as the secrets ServiceAccount (aws)', () => {
+    const store = renderSecretStore(renderContext(settings, request));
+    expect(store).toMatchObject({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'SecretStore',
+      metadata: { name: 'payments-api', namespace: 'payments-api' },
+      spec: {
+        provider: {
+          aws: {
+            service: 'SecretsManager',
+            region: 'eu-west-1',
+            auth: { jwt: { serviceAccountRef: { name: 'payments-api-secrets' } } },
+          },
+        },
+      },
+    });
+  });
+
+  it('gives the secrets ServiceAccount the secrets role through IRSA (aws)', () => {
+    const account = renderSecretsServiceAccount(renderContext(settings, request));
+    expect(account.metadata.name).toBe('payments-api-secrets');
+    expect(account.metadata.annotations[IRSA_ROLE_ANNOTATION]).toBe(
+      'arn:aws:iam::123456789012:role/idp-payments-api-secrets',
+    );
+    expect(account.automountServiceAccountToken).toBe(false);
+  });
+
+  it("uses Vault's KV v2 and the service's Kubernetes auth role (vault)", () => {
+    const store = renderSecretStore(renderContext(vaultSettings, request));
+    expect(store.spec.provider).toEqual({
+      vault: {
+        server: 'https://vault.example.com',
+        path: 'kv',
+        version: 'v2',
+        auth: {
+          kubernetes: {
+            mountPath: 'kubernetes-prod',
+            role: 'idp-payments-api',
+            serviceAccountRef: { name: 'payments-api-secrets' },
+          },
+        },
+      },
+    });
+    const account = renderSecretsServiceAccount(
+      renderContext(vaultSettings, request),
+    );
+    expect(account.metadata.annotations).not.toHaveProperty(
+      IRSA_ROLE_ANNOTATION,
+    );
+  });
+
+  it('is not the ServiceAccount the pods run as', () => {
+    const deployment = renderDeployment(renderContext(settings, request), opts);
+    expect(deployment.spec.template.spec.serviceAccountName).not.toBe(
+      renderSecretsServiceAccount(renderContext(settings, request)).metadata
+        .name,
+    );
+  });
+});
+
+describe('ResourceQuota and LimitRange', () => {
+  const quota = renderResourceQuota(renderContext(settings, request));
+  const limits = renderLimitRange(renderContext(settings, request));
+  const cpu = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+  const mem = (q: string) => Number(q.replace(/(Mi|Gi)$/, '')) * (q.endsWith('Gi') ? 1024 : 1);
+
+  it('allows no LoadBalancer or NodePort Service and no volumes', () => {
+    expect(quota.spec.hard).toMatchObject({
+      'services.loadbalancers': '0',
+      'services.nodeports': '0',
+      persistentvolumeclaims: '0',
+    });
+  });
+
+  it('fits the largest Deployment the form allows, during a rolling update', () => {
+    const deployment = renderDeployment(
+      renderContext(settings, { ...request, replicas: REPLICAS_MAX }),
+      opts,
+    );
+    const { resources } = deployment.spec.template.spec.containers[0];
+    const pods =
+      deployment.spec.replicas + deployment.spec.strategy.rollingUpdate.maxSurge;
+    const hard = quota.spec.hard as Record<string, string>;
+    expect(pods).toBeLessThanOrEqual(Number(hard.pods));
+    expect(pods * cpu(resources.limits.cpu)).toBeLessThanOrEqual(cpu(hard['limits.cpu']));
+    expect(pods * mem(resources.limits.memory)).toBeLessThanOrEqual(mem(hard['limits.memory']));
+    expect(pods * cpu(resources.requests.cpu)).toBeLessThanOrEqual(cpu(hard['requests.cpu']));
+    expect(pods * mem(resources.requests.memory)).toBeLessThanOrEqual(mem(hard['requests.memory']));
+  });
+
+  it('fits QUOTA_PODS containers of the largest size the LimitRange allows', () => {
+    const hard = quota.spec.hard as Record<string, string>;
+    expect(cpu(hard['limits.cpu'])).toBe(QUOTA_PODS * cpu(CONTAINER_LIMITS.max.cpu));
+    expect(mem(hard['limits.memory'])).toBe(QUOTA_PODS * mem(CONTAINER_LIMITS.max.memory));
+  });
+
+  it('refuses a runtime whose container would exceed the LimitRange', () => {
+    expect(() =>
+      renderDeployment(
+        renderContext(settings, {
+          ...request,
+          runtime: { resources: { limits: { cpu: '2', memory: '256Mi' } } },
+        }),
+        opts,
+      ),
+    ).toThrow(/exceed what an app namespace allows per container/);
+  });
+
+  it("admits the app's own container", () => {
+    const { resources } = renderDeployment(renderContext(settings, request), opts)
+      .spec.template.spec.containers[0];
+    const [item] = limits.spec.limits;
+    expect(item.type).toBe('Container');
+    expect(cpu(resources.limits.cpu)).toBeLessThanOrEqual(cpu(item.max.cpu));
+    expect(mem(resources.limits.memory)).toBeLessThanOrEqual(mem(item.max.memory));
   });
 });
 
@@ -379,11 +528,6 @@ describe('sync waves and labels', () => {
   });
 
   it.each([
-    ['Namespace', 'ServiceAccount'],
-    ['ServiceAccount', 'ExternalSecret'],
-    ['Role', 'ExternalSecret'],
-    ['RoleBinding', 'ExternalSecret'],
-    ['NetworkPolicy', 'ExternalSecret'],
     ['ExternalSecret', 'Deployment'],
     ['ExternalSecret', 'Service'],
     ['ExternalSecret', 'Ingress'],
@@ -391,13 +535,6 @@ describe('sync waves and labels', () => {
     ['Ingress', 'ConfigMap'],
   ])('syncs %s before %s', (before, after) => {
     expect(wave(before)).toBeLessThan(wave(after));
-  });
-
-  it('puts all NetworkPolicies in the access wave', () => {
-    const waves = files
-      .filter(f => f.object.kind === 'NetworkPolicy')
-      .map(f => f.object.metadata.annotations![SYNC_WAVE_ANNOTATION]);
-    expect(new Set(waves)).toEqual(new Set([String(wave('ServiceAccount'))]));
   });
 
   it.each([
@@ -411,8 +548,8 @@ describe('sync waves and labels', () => {
     expect(new Set(values).size).toBe(1);
   });
 
-  it('keeps every object except the Namespace in the app namespace', () => {
-    for (const { object } of files.filter(f => f.object.kind !== 'Namespace')) {
+  it('keeps every object in the app namespace', () => {
+    for (const { object } of files) {
       expect(object.metadata.namespace).toBe('payments-api');
     }
   });

@@ -3,6 +3,7 @@ import type {
   V1Deployment,
   V1Ingress,
   V1Namespace,
+  V1ResourceQuota,
   V1Role,
   V1RoleBinding,
   V1Service,
@@ -10,7 +11,16 @@ import type {
 } from '@kubernetes/client-node';
 import { RenderContext } from './context';
 import { renderGrafanaDashboard } from './dashboard';
-import { assertImageTag } from './input';
+import { InputError } from '@backstage/errors';
+import { iamRoleArn } from './iam';
+import {
+  secretStoreKey,
+  secretStoreName,
+  secretsRoleName,
+  secretsServiceAccountName,
+  vaultRoleName,
+} from './secrets';
+import { REPLICAS_MAX, assertImageTag } from './input';
 import {
   ROLE_LABEL,
   selectorLabels,
@@ -43,10 +53,8 @@ export function envSecretName(name: string): string {
   return `${name}-env`;
 }
 
-/** Key of the app's secret in the secret store (AWS Secrets Manager). */
-export function secretStoreKey(name: string): string {
-  return `idp/${name}`;
-}
+/** Annotation EKS reads to give a ServiceAccount's tokens an IAM role (IRSA). */
+export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /**
  * The image reference `<ecrRegistry>/<name>:<tag>`. The app's CI finds this
@@ -184,9 +192,11 @@ export function renderRoleBinding(
 }
 
 /**
- * Syncs the app's secret from the ClusterSecretStore into Secret
- * `<name>-env`. Every key stored at `idp/<name>` becomes an environment
- * variable of the app (via envFrom).
+ * Syncs the app's secret from the service's own SecretStore into Secret
+ * `<name>-env`. Every key stored at `<prefix>/<name>/app` becomes an
+ * environment variable of the app (via envFrom). The store is namespaced
+ * and platform-owned, so this object (which the team may edit) cannot
+ * reach anything outside `<prefix>/<name>/`.
  */
 export function renderExternalSecret(
   ctx: RenderContext,
@@ -204,13 +214,209 @@ export function renderExternalSecret(
     spec: {
       refreshInterval: SECRET_REFRESH_INTERVAL,
       secretStoreRef: {
-        kind: 'ClusterSecretStore',
-        name: settings.secretStoreName,
+        kind: 'SecretStore',
+        name: secretStoreName(names.namespace),
       },
       target: { name: envSecretName(names.namespace), creationPolicy: 'Owner' },
-      dataFrom: [{ extract: { key: secretStoreKey(names.namespace) } }],
+      dataFrom: [
+        { extract: { key: secretStoreKey(settings, names.namespace) } },
+      ],
     },
   };
+}
+
+/**
+ * The ServiceAccount the SecretStore authenticates as. With the aws
+ * provider it carries the IRSA annotation of role `idp-<name>-secrets`,
+ * whose trust policy admits only this account of this namespace; with
+ * vault, Vault's Kubernetes auth role is bound to it the same way. No pod
+ * of the app runs as it, and its token is never mounted.
+ */
+export function renderSecretsServiceAccount(ctx: RenderContext) {
+  const { settings, names, labels } = ctx;
+  const annotations: Record<string, string> = { ...syncWave('access') };
+  if (settings.secrets.provider === 'aws') {
+    annotations[IRSA_ROLE_ANNOTATION] = iamRoleArn(
+      settings,
+      secretsRoleName(names.namespace),
+    );
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name: secretsServiceAccountName(names.namespace),
+      namespace: names.namespace,
+      labels,
+      annotations,
+    },
+    automountServiceAccountToken: false,
+  } satisfies V1ServiceAccount;
+}
+
+/**
+ * The service's own SecretStore, namespaced and applied by the platform
+ * (the AppProject does not let the GitOps repository touch SecretStores).
+ * What it can read is decided outside the cluster, by the identity it
+ * authenticates as: the IAM role's policy (aws) or the Vault policy of the
+ * service's role (vault) allow `<prefix>/<name>/*` only.
+ */
+export function renderSecretStore(ctx: RenderContext) {
+  const { settings, names, labels } = ctx;
+  const serviceAccountRef = {
+    name: secretsServiceAccountName(names.namespace),
+  };
+  const { vault } = settings.secrets;
+  let provider: Record<string, unknown>;
+  if (settings.secrets.provider === 'vault') {
+    if (!vault) {
+      throw new Error(
+        'goldenPath.secrets.vault is missing: the vault provider needs server, kvMount and authMount',
+      );
+    }
+    provider = {
+      vault: {
+        server: vault.server,
+        path: vault.kvMount,
+        version: 'v2',
+        auth: {
+          kubernetes: {
+            mountPath: vault.authMount,
+            role: vaultRoleName(names.namespace),
+            serviceAccountRef,
+          },
+        },
+      },
+    };
+  } else {
+    provider = {
+      aws: {
+        service: 'SecretsManager',
+        region: settings.awsRegion,
+        auth: { jwt: { serviceAccountRef } },
+      },
+    };
+  }
+  return {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'SecretStore',
+    metadata: {
+      name: secretStoreName(names.namespace),
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    spec: { provider },
+  };
+}
+
+/**
+ * Most pods the namespace may run: the largest replica count the form
+ * allows, the one extra pod of a rolling update, and room for one job.
+ */
+export const QUOTA_PODS = REPLICAS_MAX + 2;
+
+/** Default and largest resources of a container in an app namespace. */
+export const CONTAINER_LIMITS = {
+  defaultRequest: { cpu: '100m', memory: '128Mi' },
+  default: { cpu: '500m', memory: '256Mi' },
+  max: { cpu: '1', memory: '1Gi' },
+} as const;
+
+/**
+ * The namespace's ResourceQuota: what all pods together may ask for. It
+ * is sized for {@link QUOTA_PODS} pods of the largest container the
+ * LimitRange allows, so a legitimate rollout always fits, while a runaway
+ * workload (or a team's experiment) cannot take the cluster. No
+ * LoadBalancer or NodePort Services: traffic enters through the shared ALB
+ * only, which is what the NetworkPolicies and the AppProject assume.
+ */
+export function renderResourceQuota(ctx: RenderContext) {
+  const { names, labels } = ctx;
+  const times = (quantity: string) => scaleQuantity(quantity, QUOTA_PODS);
+  return {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: {
+      name: names.namespace,
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    spec: {
+      hard: {
+        pods: String(QUOTA_PODS),
+        'requests.cpu': times(CONTAINER_LIMITS.max.cpu),
+        'requests.memory': times(CONTAINER_LIMITS.max.memory),
+        'limits.cpu': times(CONTAINER_LIMITS.max.cpu),
+        'limits.memory': times(CONTAINER_LIMITS.max.memory),
+        'requests.storage': '0',
+        persistentvolumeclaims: '0',
+        'services.loadbalancers': '0',
+        'services.nodeports': '0',
+      },
+    },
+  } satisfies V1ResourceQuota;
+}
+
+// No `satisfies V1LimitRange`: @kubernetes/client-node renames `default`
+// to `_default`, so its type does not describe the wire format.
+
+/**
+ * The namespace's LimitRange: containers that state no resources get the
+ * defaults (the quota requires every pod to state them), and none may ask
+ * for more than {@link CONTAINER_LIMITS}.max.
+ */
+export function renderLimitRange(ctx: RenderContext) {
+  const { names, labels } = ctx;
+  return {
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: {
+      name: names.namespace,
+      namespace: names.namespace,
+      labels,
+      annotations: syncWave('access'),
+    },
+    spec: {
+      limits: [
+        {
+          type: 'Container',
+          defaultRequest: { ...CONTAINER_LIMITS.defaultRequest },
+          default: { ...CONTAINER_LIMITS.default },
+          max: { ...CONTAINER_LIMITS.max },
+        },
+      ],
+    },
+  };
+}
+
+const millicores = (q: string) =>
+  q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000;
+const kibibytes = (q: string) =>
+  Number(q.slice(0, -2)) * ({ Ki: 1, Mi: 1024, Gi: 1024 * 1024 }[q.slice(-2)] ?? 1);
+
+/**
+ * The LimitRange refuses a bigger container, so a template asking for one
+ * would only fail later, in the cluster: say so now.
+ */
+function assertWithinContainerMax(limits: { cpu: string; memory: string }) {
+  const { max } = CONTAINER_LIMITS;
+  if (
+    millicores(limits.cpu) > millicores(max.cpu) ||
+    kibibytes(limits.memory) > kibibytes(max.memory)
+  ) {
+    throw new InputError(
+      `The template's runtime.resources.limits (cpu ${limits.cpu}, memory ${limits.memory}) exceed what an app namespace allows per container (cpu ${max.cpu}, memory ${max.memory})`,
+    );
+  }
+}
+
+/** `2` × 12 = `24`, `2Gi` × 12 = `24Gi`, `500m` × 3 = `1500m`. */
+function scaleQuantity(quantity: string, factor: number): string {
+  const match = /^(\d+)([a-zA-Z]*)$/.exec(quantity);
+  if (!match) throw new Error(`Cannot scale quantity ${quantity}`);
+  return `${Number(match[1]) * factor}${match[2]}`;
 }
 
 /** Security context shared by pod and container: the "restricted" profile. */
@@ -235,6 +441,7 @@ export function renderDeployment(
 ) {
   assertImageTag(opts.imageTag);
   const { settings, names, labels, request: req, runtime } = ctx;
+  assertWithinContainerMax(runtime.resources.limits);
   const probe = (timing: { initialDelaySeconds: number; periodSeconds: number }) => ({
     httpGet: { path: runtime.healthPath, port: req.port },
     ...timing,

@@ -19,7 +19,8 @@ import { isCidr, renderNetworkPolicies } from './networkPolicies';
  *   and from pods in the monitoring namespace;
  * - egress from app pods to kube-dns pods in kube-system on 53 (UDP, TCP);
  * - egress from app pods to TCP 443 on any IPv4 address outside
- *   169.254.0.0/16;
+ *   10/8, 172.16/12, 192.168/16, 169.254/16 and the VPC, or inside one of
+ *   the allowlisted egress CIDRs;
  * and nothing else. Traffic not to or from that namespace is not our
  * policies' business (allowed).
  */
@@ -55,11 +56,19 @@ function intended(
       to.labels['k8s-app'] === 'kube-dns' &&
       flow.port === 53 &&
       (flow.protocol === 'UDP' || flow.protocol === 'TCP');
+    const closed = [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '169.254.0.0/16',
+      ...(settings.vpcCidr ? [settings.vpcCidr] : []),
+    ];
     const https =
       flow.protocol === 'TCP' &&
       flow.port === 443 &&
       ipv4(to.ip) &&
-      !within('169.254.0.0/16', to.ip);
+      (!closed.some(cidr => within(cidr, to.ip)) ||
+        settings.egressAllowedCidrs.some(cidr => within(cidr, to.ip)));
     return dns || https;
   };
 
@@ -103,9 +112,13 @@ function flowArb(
 ): fc.Arbitrary<Flow> {
   const ip = fc.oneof(
     ...settings.loadBalancerSourceCidrs.map(ipIn),
+    ...settings.egressAllowedCidrs.map(ipIn),
+    ...(settings.vpcCidr ? [ipIn(settings.vpcCidr)] : []),
     ipIn('169.254.0.0/16'),
     fc.constant('169.254.169.254'),
     ipIn('10.0.0.0/8'),
+    ipIn('172.16.0.0/12'),
+    ipIn('192.168.0.0/16'),
     fc.ipV4(),
     ipv6,
   );
@@ -235,6 +248,55 @@ describe('NetworkPolicies', () => {
         true,
       ],
       [
+        'the second ALB subnet to the app port',
+        tcp(external('10.0.20.9'), app, 3000),
+        true,
+      ],
+      [
+        'a pod with a VPC address outside the ALB subnets to the app port',
+        tcp(
+          { ...pod('shop', { 'app.kubernetes.io/name': 'shop' }), ip: '10.0.200.7' },
+          app,
+          3000,
+        ),
+        false,
+      ],
+      [
+        'a node of the VPC outside the ALB subnets to the app port',
+        tcp(external('10.0.77.1'), app, 3000),
+        false,
+      ],
+      [
+        'app to a VPC address over HTTPS (another service, a database)',
+        tcp(app, external('10.0.200.7'), 443),
+        false,
+      ],
+      [
+        'app to 10/8 over HTTPS',
+        tcp(app, external('10.200.1.1'), 443),
+        false,
+      ],
+      [
+        'app to 172.16/12 over HTTPS',
+        tcp(app, external('172.31.255.1'), 443),
+        false,
+      ],
+      [
+        'app to 192.168/16 over HTTPS',
+        tcp(app, external('192.168.1.1'), 443),
+        false,
+      ],
+      [
+        'app to link-local over HTTPS',
+        tcp(app, external('169.254.10.10'), 443),
+        false,
+      ],
+      [
+        'app to the public address just past 172.16/12',
+        tcp(app, external('172.32.0.1'), 443),
+        true,
+      ],
+      [
         'ALB subnet to another port',
         tcp(external('10.0.3.4'), app, 8080),
         false,
@@ -325,7 +387,68 @@ describe('NetworkPolicies', () => {
     });
   });
 
+  describe('egress allowlist', () => {
+    const withAllowlist = renderNetworkPolicies(
+      renderContext(
+        { ...exampleSettings, egressAllowedCidrs: ['10.20.0.0/24'] },
+        exampleRequest,
+      ),
+    );
+    const app: PodEndpoint = {
+      kind: 'pod',
+      namespace: 'payments-api',
+      labels: { 'app.kubernetes.io/name': 'payments-api' },
+      ip: '10.1.2.3',
+    };
+    const to = (ip: string, port = 443): Flow => ({
+      from: app,
+      to: { kind: 'external', ip },
+      port,
+      protocol: 'TCP',
+    });
+
+    it.each<[string, Flow, boolean]>([
+      ['an allowlisted private address on 443', to('10.20.0.9'), true],
+      ['the same address on another port', to('10.20.0.9', 5432), false],
+      ['a private address next to the allowlist', to('10.20.1.9'), false],
+      ['a public address', to('198.51.100.7'), true],
+    ])('%s: allowed = %p', (_what, flow, allowed) => {
+      expect(isFlowAllowed(withAllowlist, flow)).toBe(allowed);
+    });
+
+    it('excepts every private range, link-local and the VPC from HTTPS egress', () => {
+      const https = withAllowlist.find(p =>
+        p.metadata.name.endsWith('allow-https-egress'),
+      )!;
+      expect(https.spec.egress![0].to).toEqual([
+        {
+          ipBlock: {
+            cidr: '0.0.0.0/0',
+            except: [
+              '10.0.0.0/8',
+              '172.16.0.0/12',
+              '192.168.0.0/16',
+              '169.254.0.0/16',
+              '10.0.0.0/16',
+            ],
+          },
+        },
+      ]);
+    });
+  });
+
   describe('load balancer CIDRs', () => {
+    it('refuses 0.0.0.0/0, which admits every pod of the cluster', () => {
+      expect(() =>
+        renderNetworkPolicies(
+          renderContext(
+            { ...exampleSettings, loadBalancerSourceCidrs: ['0.0.0.0/0'] },
+            exampleRequest,
+          ),
+        ),
+      ).toThrow('admits every address');
+    });
+
     it('refuses an empty list, which would admit every source', () => {
       expect(() =>
         renderNetworkPolicies(renderContext({ ...exampleSettings, loadBalancerSourceCidrs: [] }, exampleRequest),

@@ -81,6 +81,26 @@ export const ANY_IPV4 = '0.0.0.0/0';
  * (169.254.169.254): its node credentials must not be reachable from pods.
  */
 export const LINK_LOCAL_IPV4 = '169.254.0.0/16';
+/** The private ranges of RFC 1918: other pods, nodes, databases, the VPC. */
+export const RFC1918_IPV4: readonly string[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+];
+
+/**
+ * What HTTPS egress to "the internet" never reaches: RFC 1918,
+ * link-local, and the VPC (which may use other ranges, e.g. 100.64/10).
+ * Inside the cluster's own network a service talks through Services the
+ * platform opens on purpose, never "anything on 443".
+ */
+export function httpsEgressExceptions(settings: PlatformSettings): string[] {
+  const except = [...RFC1918_IPV4, LINK_LOCAL_IPV4];
+  if (settings.vpcCidr && !except.includes(settings.vpcCidr)) {
+    except.push(settings.vpcCidr);
+  }
+  return except;
+}
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const IPV6_CIDR = /^[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}\/(\d{1,3})$/i;
@@ -99,34 +119,48 @@ export function isCidr(text: string): boolean {
   );
 }
 
+/** Throws unless every entry of `cidrs` is an IPv4 or IPv6 CIDR. */
+function checkCidrs(key: string, cidrs: string[]): string[] {
+  const bad = cidrs.filter(cidr => !isCidr(cidr));
+  if (bad.length > 0) {
+    throw new Error(`${key} has invalid CIDRs: ${bad.join(', ')}`);
+  }
+  return [...cidrs];
+}
+
 /**
  * The load balancer's source CIDRs, checked. An empty list must never reach
- * the policy: a rule with an empty `from` admits every source.
+ * the policy: a rule with an empty `from` admits every source; nor may a
+ * /0, which admits every pod of the cluster (with the AWS VPC CNI every pod
+ * has a VPC address).
  */
 function loadBalancerCidrs(settings: PlatformSettings): string[] {
+  const key = 'goldenPath.ingress.loadBalancerSourceCidrs';
   const cidrs = settings.loadBalancerSourceCidrs ?? [];
   if (cidrs.length === 0) {
     throw new Error(
-      'goldenPath.loadBalancerSourceCidrs is empty; it must list the subnets the ALB sends traffic from',
+      `${key} is empty; it must list the subnets the ALB sends traffic from`,
     );
   }
-  const bad = cidrs.filter(cidr => !isCidr(cidr));
-  if (bad.length > 0) {
+  const open = cidrs.filter(cidr => /\/0$/.test(cidr));
+  if (open.length > 0) {
     throw new Error(
-      `goldenPath.loadBalancerSourceCidrs has invalid CIDRs: ${bad.join(', ')}`,
+      `${key} contains ${open.join(', ')}, which admits every address; list the ALB's subnets`,
     );
   }
-  return [...cidrs];
+  return checkCidrs(key, cidrs);
 }
 
 /**
  * The app namespace's NetworkPolicies. Together they allow exactly:
  *
  * - ingress to the app pods on the app port, TCP, from the load balancer's
- *   subnets and from any pod in the monitoring namespace (metrics are served
- *   on the app port);
+ *   subnets (never the whole VPC: every pod has a VPC address) and from any
+ *   pod in the monitoring namespace (metrics are served on the app port);
  * - egress from the app pods to the cluster DNS (UDP and TCP 53);
- * - egress from the app pods to TCP 443 anywhere on IPv4 except link-local;
+ * - egress from the app pods to TCP 443 on the public IPv4 internet: not
+ *   RFC 1918, not link-local, not the VPC ({@link httpsEgressExceptions}),
+ *   plus the CIDRs of `goldenPath.network.egressAllowedCidrs`;
  *
  * and deny everything else to and from every pod in the namespace.
  */
@@ -135,6 +169,11 @@ export function renderNetworkPolicies(
 ): NetworkPolicy[] {
   const { settings, names, labels, request: req } = ctx;
   const cidrs = loadBalancerCidrs(settings);
+  const allowed = checkCidrs(
+    'goldenPath.network.egressAllowedCidrs',
+    settings.egressAllowedCidrs ?? [],
+  );
+  const https: NetworkPolicyPort[] = [{ protocol: 'TCP', port: 443 }];
   const meta = (suffix: NetworkPolicySuffix) => ({
     name: `${req.name}-${suffix}`,
     namespace: names.namespace,
@@ -194,9 +233,20 @@ export function renderNetworkPolicies(
       policyTypes: ['Egress'],
       egress: [
         {
-          to: [{ ipBlock: { cidr: ANY_IPV4, except: [LINK_LOCAL_IPV4] } }],
-          ports: [{ protocol: 'TCP', port: 443 }],
+          to: [
+            {
+              ipBlock: {
+                cidr: ANY_IPV4,
+                except: httpsEgressExceptions(settings),
+              },
+            },
+          ],
+          ports: https,
         },
+        // Allow rules are a union: these reopen what the exceptions closed.
+        ...(allowed.length
+          ? [{ to: allowed.map(cidr => ({ ipBlock: { cidr } })), ports: https }]
+          : []),
       ],
     }),
     policy('allow-from-monitoring', {

@@ -336,6 +336,14 @@ export class RunStore {
     return row ? toRun(row) : undefined;
   }
 
+  /** Every run of `serviceName` of one kind, newest first. */
+  async runsOf(serviceName: string, kind: RunKind): Promise<RunRecord[]> {
+    const rows = await this.db(RUNS)
+      .where({ service_name: serviceName, kind })
+      .orderBy('created_at', 'desc');
+    return rows.map(toRun);
+  }
+
   /** The run that holds the claim on `serviceName`, if any. */
   async claimOf(serviceName: string): Promise<RunRecord | undefined> {
     const claim = await this.db(CLAIMS)

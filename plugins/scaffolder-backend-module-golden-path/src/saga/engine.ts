@@ -299,6 +299,9 @@ export class SagaEngine {
     for (;;) {
       if (state.failure === undefined && signal?.aborted) {
         state.failure = new RunCancelledError();
+        ctx.logger.warn(
+          `The task was cancelled: waiting for ${running.size} step(s) in flight, then rolling back everything this run made`,
+        );
       }
       if (state.failure === undefined) {
         for (const step of [...pending.values()]) {

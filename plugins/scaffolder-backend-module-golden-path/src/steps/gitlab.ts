@@ -73,6 +73,7 @@ function pushStep(
   title: string,
   files: RepoFile[],
   message: string,
+  protection?: { push: number; merge: number },
 ): SagaStep<ServicePlan> {
   return {
     id,
@@ -85,11 +86,65 @@ function pushStep(
         message,
         files,
       });
-      await gitlab.protectBranch(project.id, 'main');
+      await gitlab.protectBranch(project.id, 'main', protection);
       ctx.logger.info(
         `Pushed ${files.length} files to ${project.pathWithNamespace} in commit ${sha}`,
       );
       return { sha };
+    },
+  };
+}
+
+/** Maintainer: who merges into a protected branch. */
+const MAINTAINER = 40;
+
+/**
+ * The app pipeline's update-gitops stage pushes with this token: the
+ * narrowest GitLab offers for the job (a project access token of the GitOps
+ * project only, Developer, `write_repository` only, expiring). Its value
+ * goes only into a masked, hidden, protected variable; the journal keeps
+ * its id. Running the step again (a replay, or a rotation through upgrade)
+ * first revokes every token of that name it made before, so exactly one
+ * works at any time.
+ */
+export function deployTokenStep(
+  gitlab: GitLabApi,
+  plan: ServicePlan,
+): SagaStep<ServicePlan> {
+  const { names, deployToken } = plan;
+  return {
+    id: 'gitlab.deploy-token',
+    title: `GitOps deploy token of ${names.appRepoPath}`,
+    after: ['gitlab.gitops-project', 'gitlab.app-project'],
+    async ensure(ctx, deps) {
+      const gitops = deps['gitlab.gitops-project'] as ProjectRecord;
+      const app = deps['gitlab.app-project'] as ProjectRecord;
+      const previous = (
+        await gitlab.listActiveProjectAccessTokens(gitops.id)
+      ).filter(t => t.name === deployToken.name);
+      for (const old of previous) {
+        await gitlab.revokeProjectAccessToken(gitops.id, old.id);
+        ctx.logger.info(
+          `Revoked the previous GitOps token ${old.id} of ${gitops.pathWithNamespace}`,
+        );
+      }
+      const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
+        name: deployToken.name,
+        scopes: [...deployToken.scopes],
+        accessLevel: deployToken.accessLevel,
+        expiresAt: deployToken.expiresAt,
+      });
+      await gitlab.setVariable(app.id, {
+        key: 'GITOPS_DEPLOY_TOKEN',
+        value: token,
+        masked: true,
+        hidden: true,
+        protected: true,
+      });
+      ctx.logger.info(
+        `Set masked, hidden variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace} (token ${id}, expires ${deployToken.expiresAt})`,
+      );
+      return { tokenId: id, expiresAt: deployToken.expiresAt };
     },
   };
 }
@@ -124,33 +179,9 @@ export function gitlabSteps(
       `first commit of ${names.gitopsRepoPath}`,
       plan.gitops.files,
       `Initial manifests of ${request.name}`,
+      // The deploy token is a Developer: it may push to main, never force.
+      { push: plan.deployToken.accessLevel, merge: MAINTAINER },
     ),
-    {
-      // The app pipeline's update-gitops stage pushes with this token. Its
-      // value goes only into a masked variable: the journal keeps its id.
-      id: 'gitlab.deploy-token',
-      title: `GitOps deploy token of ${names.appRepoPath}`,
-      after: ['gitlab.gitops-project', 'gitlab.app-project'],
-      async ensure(ctx, deps) {
-        const gitops = deps['gitlab.gitops-project'] as ProjectRecord;
-        const app = deps['gitlab.app-project'] as ProjectRecord;
-        const { id, token } = await gitlab.createProjectAccessToken(gitops.id, {
-          name: plan.deployToken.name,
-          scopes: ['write_repository'],
-          accessLevel: 40,
-          expiresAt: plan.deployToken.expiresAt,
-        });
-        await gitlab.setVariable(app.id, {
-          key: 'GITOPS_DEPLOY_TOKEN',
-          value: token,
-          masked: true,
-          protected: true,
-        });
-        ctx.logger.info(
-          `Set masked variable GITOPS_DEPLOY_TOKEN on ${app.pathWithNamespace}`,
-        );
-        return { tokenId: id };
-      },
-    },
+    deployTokenStep(gitlab, plan),
   ];
 }

@@ -17,7 +17,7 @@ export function kubernetesSteps(
   const bundle = plan.namespaceBundle.map(o => withMarker(o, plan.marker));
   const [namespace, ...rest] = bundle;
   const name = namespace.metadata.name;
-  const title = `Kubernetes namespace ${name} and its policies`;
+  const title = `Kubernetes namespace ${name} and its guard rails`;
   const taken = () =>
     new ConflictError(
       `Service name "${plan.request.name}" is already taken: Kubernetes namespace ${name}. Choose another name.`,

@@ -255,7 +255,92 @@ describe('templates/nodejs-service/skeleton rendered by fetch:template', () => {
         'aws ecr get-login-password --region "$AWS_DEFAULT_REGION"',
       );
       expect(ci.build.artifacts.paths).toEqual(['image.tar']);
-      expect(ci.push.dependencies).toEqual(['build']);
+    });
+
+    it('starts every job as soon as what it needs exists, and pushes only after every check', () => {
+      const jobs = Object.entries<any>(ci).filter(
+        ([key, job]) => !key.startsWith('.') && job?.stage,
+      );
+      const needsOf = (job: any): string[] | undefined =>
+        (job.needs ?? (job.extends ? ci[job.extends]?.needs : undefined))?.map(
+          (n: any) => (typeof n === 'string' ? n : n.job),
+        );
+      for (const [name, job] of jobs) {
+        expect([name, Array.isArray(needsOf(job))]).toEqual([name, true]);
+        expect([name, job.dependencies]).toEqual([name, undefined]);
+      }
+      for (const name of ['lint', 'test', 'npm-audit', 'trivy', 'build'])
+        expect([name, needsOf(ci[name])]).toEqual([name, []]);
+      expect(ci.push.needs).toEqual([
+        { job: 'build', artifacts: true },
+        { job: 'lint', artifacts: false },
+        { job: 'test', artifacts: false },
+        { job: 'npm-audit', artifacts: false },
+        { job: 'trivy', artifacts: false },
+      ]);
+      expect(ci['update-gitops'].needs).toEqual([
+        { job: 'push', artifacts: false },
+      ]);
+    });
+
+    describe('push: GitLab OIDC into the CI role, a static key only where one exists', () => {
+      /** Runs the push job's before_script after `apk add`, then prints what AWS would read. */
+      function login(env: Record<string, string>) {
+        const [, credentials] = ci.push.before_script as string[];
+        const script = `${credentials}
+printf 'file=%s\nsession=%s\n' "\${AWS_WEB_IDENTITY_TOKEN_FILE:-}" "\${AWS_ROLE_SESSION_NAME:-}"
+[ -n "\${AWS_WEB_IDENTITY_TOKEN_FILE:-}" ] && printf 'token=%s\n' "$(cat "$AWS_WEB_IDENTITY_TOKEN_FILE")"
+true`;
+        const res = spawnSync('sh', ['-c', script], {
+          env: { PATH: process.env.PATH, CI_PROJECT_ID: '7', CI_PIPELINE_ID: '99', ...env },
+          encoding: 'utf8',
+        });
+        const printed: Record<string, string> = Object.fromEntries(
+          res.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
+        return {
+          status: res.status,
+          stderr: res.stderr,
+          file: printed.file ?? '',
+          session: printed.session ?? '',
+          token: printed.token,
+        };
+      }
+
+      it("asks GitLab for an ID token with the platform's audience", () => {
+        expect(ci.push.id_tokens).toEqual({
+          AWS_ID_TOKEN: { aud: '$AWS_OIDC_AUDIENCE' },
+        });
+        expect(ci.push.before_script[0]).toBe('apk add --no-cache aws-cli');
+      });
+
+      it('hands the token to the AWS CLI as a web identity for AWS_ROLE_ARN', () => {
+        const result = login({
+          AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/idp-payments-api-ci',
+          AWS_ID_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.payload.signature',
+        });
+        expect(result).toMatchObject({
+          status: 0,
+          token: 'eyJhbGciOiJSUzI1NiJ9.payload.signature',
+          session: 'gitlab-7-99',
+        });
+        fs.rmSync(result.file, { force: true });
+      });
+
+      it('uses a static key only when there is no role', () => {
+        expect(
+          login({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' }),
+        ).toMatchObject({ status: 0, file: '', session: '' });
+      });
+
+      it('stops with a clear message when neither is set', () => {
+        const result = login({});
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain('Neither AWS_ROLE_ARN (GitLab OIDC) nor AWS_ACCESS_KEY_ID is set');
+      });
     });
   });
 

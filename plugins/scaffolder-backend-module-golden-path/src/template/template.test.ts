@@ -82,6 +82,7 @@ describe('templates/nodejs-service/template.yaml', () => {
 
   it('explains every field to the developer', () => {
     expect(Object.keys(properties).sort()).toEqual([
+      'database',
       'description',
       'name',
       'owner',
@@ -121,6 +122,11 @@ describe('templates/nodejs-service/template.yaml', () => {
       default: 2,
       minimum: 1,
       maximum: 10,
+    });
+    expect(properties.database).toMatchObject({
+      title: 'Needs a PostgreSQL database',
+      type: 'boolean',
+      default: false,
     });
   });
 

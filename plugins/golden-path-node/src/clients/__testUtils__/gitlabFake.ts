@@ -92,13 +92,14 @@ const variableFields = {
   description: z.string().optional(),
 };
 
-/** POST /projects/:id/variables */
+/** POST /projects/:id/variables (`masked_and_hidden`: GitLab 17.4+, create only). */
 export const createVariableSchema = z.strictObject({
   key: z
     .string()
     .max(255)
     .regex(/^[A-Za-z0-9_]+$/),
   ...variableFields,
+  masked_and_hidden: z.boolean().optional(),
 });
 
 /** PUT /projects/:id/variables/:key */
@@ -143,6 +144,8 @@ export interface FakeVariable {
   variableType: 'env_var' | 'file';
   masked: boolean;
   protected: boolean;
+  /** Set only at creation; its value is never answered again. */
+  hidden?: boolean;
 }
 
 export interface FakeProtectedBranch {
@@ -638,15 +641,17 @@ export function createGitLabFake(opts: {
         if (project.variables.has(input.key)) {
           return error(400, { key: [`(${input.key}) has already been taken`] });
         }
-        if (input.masked && !gitlabCanMask(input.value)) {
+        const hidden = input.masked_and_hidden ?? false;
+        if ((input.masked || hidden) && !gitlabCanMask(input.value)) {
           return error(400, { value: ['is invalid'] });
         }
         const variable: FakeVariable = {
           key: input.key,
           value: input.value,
           variableType: input.variable_type ?? 'env_var',
-          masked: input.masked ?? false,
+          masked: (input.masked ?? false) || hidden,
           protected: input.protected ?? false,
+          ...(hidden ? { hidden } : {}),
         };
         project.variables.set(variable.key, variable);
         return HttpResponse.json(variableJson(variable), { status: 201 });
@@ -663,6 +668,9 @@ export function createGitLabFake(opts: {
         const input = checked.data;
         const existing = project.variables.get(params.key);
         if (!existing) return notFound('Variable');
+        if (existing.hidden && input.masked === false) {
+          return error(400, 'The visibility setting cannot be changed for existing variables.');
+        }
         if ((input.masked ?? existing.masked) && !gitlabCanMask(input.value)) {
           return error(400, { value: ['is invalid'] });
         }
@@ -675,6 +683,42 @@ export function createGitLabFake(opts: {
         };
         project.variables.set(variable.key, variable);
         return HttpResponse.json(variableJson(variable));
+      }),
+    ),
+
+    http.delete(
+      `${apiUrl}/projects/:id/variables/:key`,
+      route(({ params }) => {
+        const project = findProject(params.id);
+        if (!project) return notFound('Project');
+        if (!project.variables.delete(String(params.key))) return notFound('Variable');
+        return new HttpResponse(null, { status: 204 });
+      }),
+    ),
+
+    http.get(
+      `${apiUrl}/projects/:id/protected_branches/:name`,
+      route(({ params }) => {
+        const project = findProject(params.id);
+        const branch = project?.protectedBranches.get(String(params.name));
+        if (!branch) return notFound('Protected Branch');
+        return HttpResponse.json({
+          name: branch.name,
+          push_access_levels: [{ access_level: branch.pushAccessLevel }],
+          merge_access_levels: [{ access_level: branch.mergeAccessLevel }],
+          allow_force_push: branch.allowForcePush,
+        });
+      }),
+    ),
+
+    http.delete(
+      `${apiUrl}/projects/:id/protected_branches/:name`,
+      route(({ params }) => {
+        const project = findProject(params.id);
+        if (!project?.protectedBranches.delete(String(params.name))) {
+          return notFound('Protected Branch');
+        }
+        return new HttpResponse(null, { status: 204 });
       }),
     ),
 
@@ -754,7 +798,7 @@ export function createGitLabFake(opts: {
 function variableJson(variable: FakeVariable) {
   return {
     key: variable.key,
-    value: variable.value,
+    ...(variable.hidden ? { hidden: true } : { value: variable.value }),
     variable_type: variable.variableType,
     masked: variable.masked,
     protected: variable.protected,
