@@ -243,8 +243,10 @@ describe('provisioning survives crashes, retries, cancels and replicas', () => {
       }
       expect(await sandboxResourcesFor(sandbox, name)).toEqual([]);
       expect((await sandboxResourcesFor(sandbox, kept)).sort()).toEqual(keptBefore);
+      // Which resources the run had made when it was killed depends on the
+      // order its parallel steps ran in; the janitor names what it removed.
       expect(c.backend.output()).toMatch(
-        new RegExp(`golden-path janitor: removed GitLab project apps/${name} of run ${id}`),
+        new RegExp(`golden-path janitor: removed [^\\n]*${name} of run ${id}`),
       );
     } finally {
       await c.close();
