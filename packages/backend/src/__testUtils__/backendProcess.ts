@@ -43,7 +43,16 @@ export function startBackend(
   ];
   const child = spawn(process.execPath, args, {
     cwd: BACKEND_DIR,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      // To profile the backend under a test or `yarn bench`, e.g.
+      // BACKEND_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      ...(process.env.BACKEND_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.BACKEND_NODE_OPTIONS }
+        : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -466,6 +466,28 @@ describe.each([
       });
     });
 
+    it('reads nothing when the caller says what it has just read', async () => {
+      const argocd = client();
+      const created = { ...resource, metadata: { ...resource.metadata } };
+      const opts = { current: undefined };
+      const create =
+        kind === 'project'
+          ? argocd.ensureProject(created, opts)
+          : argocd.ensureApplication(created, opts);
+      await expect(create).resolves.toBe('created');
+      expect(requests.map(r => r.method)).toEqual(['POST']);
+
+      requests.length = 0;
+      const current = await get(argocd, name);
+      requests.length = 0;
+      const again =
+        kind === 'project'
+          ? argocd.ensureProject(resource, { current })
+          : argocd.ensureApplication(resource, { current });
+      await expect(again).resolves.toBe('unchanged');
+      expect(requests).toHaveLength(0);
+    });
+
     it('reports an identical one as unchanged without writing', async () => {
       const argocd = client();
       await ensure(argocd, resource);

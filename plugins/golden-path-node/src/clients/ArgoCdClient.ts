@@ -245,11 +245,12 @@ export class ArgoCdClient implements ArgoCdApi {
 
   async ensureProject(
     project: Record<string, any>,
-    opts: { update?: boolean } = {},
+    opts: { update?: boolean; current?: Record<string, any> | undefined } = {},
   ): Promise<EnsureOutcome> {
     const name = resourceName(project, 'AppProject');
     const desired = apiShape(project);
-    const current = await this.getProject(name);
+    // `current` in opts (even undefined): the caller has just read it.
+    const current = 'current' in opts ? opts.current : await this.getProject(name);
     if (!current) {
       await this.request('POST', '/api/v1/projects', {
         action: `creating project '${name}'`,
@@ -305,11 +306,12 @@ export class ArgoCdClient implements ArgoCdApi {
 
   async ensureApplication(
     app: Record<string, any>,
-    opts: { update?: boolean } = {},
+    opts: { update?: boolean; current?: Record<string, any> | undefined } = {},
   ): Promise<EnsureOutcome> {
     const name = resourceName(app, 'Application');
     const desired = normaliseApplication(app);
-    const current = await this.getApplication(name);
+    // `current` in opts (even undefined): the caller has just read it.
+    const current = 'current' in opts ? opts.current : await this.getApplication(name);
     if (!current) {
       await this.request('POST', '/api/v1/applications?upsert=false', {
         action: `creating application '${name}'`,

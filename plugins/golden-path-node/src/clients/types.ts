@@ -244,10 +244,14 @@ export type EnsureOutcome = 'created' | 'unchanged' | 'updated';
 export interface ArgoCdApi {
   /** The AppProject (ArgoCD JSON), or undefined. */
   getProject(name: string): Promise<Record<string, any> | undefined>;
-  /** Creates; identical spec = unchanged; different = ConflictError unless `update`. */
+  /**
+   * Creates; identical spec = unchanged; different = ConflictError unless
+   * `update`. `current`: what the caller has just read (undefined = absent),
+   * so the client does not read it again.
+   */
   ensureProject(
     project: Record<string, any>,
-    opts?: { update?: boolean },
+    opts?: { update?: boolean; current?: Record<string, any> | undefined },
   ): Promise<EnsureOutcome>;
   /** 404 = done. */
   deleteProject(name: string): Promise<void>;
@@ -255,7 +259,7 @@ export interface ArgoCdApi {
   /** Same rules as ensureProject; source repoURL normalised to end in .git. */
   ensureApplication(
     app: Record<string, any>,
-    opts?: { update?: boolean },
+    opts?: { update?: boolean; current?: Record<string, any> | undefined },
   ): Promise<EnsureOutcome>;
   /** Cascading delete; 404 = done. */
   deleteApplication(name: string): Promise<void>;
