@@ -12,7 +12,7 @@ describe('the portal database service on SQLite', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function pragmas(connection: unknown) {
+  async function pragmas(connection: string | { directory: string }) {
     const tester = ServiceFactoryTester.from(checkedDatabaseServiceFactory, {
       dependencies: [
         mockServices.rootConfig.factory({
