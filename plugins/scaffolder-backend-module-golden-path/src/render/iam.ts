@@ -87,6 +87,24 @@ export function ecrRepositoryArn(
   }:repository/${name}`;
 }
 
+/** ECR login (no resource-level permissions) and push/pull on one repository (ARN or pattern). */
+function ecrStatements(repository: string): IamStatement[] {
+  return [
+    {
+      Sid: 'EcrLogin',
+      Effect: 'Allow',
+      Action: [ECR_LOGIN_ACTION],
+      Resource: '*',
+    },
+    {
+      Sid: 'PushPullOwnRepository',
+      Effect: 'Allow',
+      Action: [...ECR_PUSH_PULL_ACTIONS],
+      Resource: repository,
+    },
+  ];
+}
+
 /**
  * The per-app policy: log in to ECR, then push and pull on the app's own
  * repository only. The repository ARN has no wildcard, so `foo` cannot
@@ -101,20 +119,7 @@ export function renderEcrPolicy(
     policyName: ecrPolicyName(name),
     document: {
       Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'EcrLogin',
-          Effect: 'Allow',
-          Action: [ECR_LOGIN_ACTION],
-          Resource: '*',
-        },
-        {
-          Sid: 'PushPullOwnRepository',
-          Effect: 'Allow',
-          Action: [...ECR_PUSH_PULL_ACTIONS],
-          Resource: arn,
-        },
-      ],
+      Statement: ecrStatements(arn),
     },
   };
 }
@@ -294,18 +299,9 @@ export function renderPermissionsBoundary(settings: PlatformSettings): {
     document: {
       Version: '2012-10-17',
       Statement: [
-        {
-          Sid: 'EcrLogin',
-          Effect: 'Allow',
-          Action: [ECR_LOGIN_ACTION],
-          Resource: '*',
-        },
-        {
-          Sid: 'PushPullOwnRepository',
-          Effect: 'Allow',
-          Action: [...ECR_PUSH_PULL_ACTIONS],
-          Resource: `arn:${awsPartition(region)}:ecr:${region}:${settings.awsAccountId}:repository/${service}`,
-        },
+        ...ecrStatements(
+          `arn:${awsPartition(region)}:ecr:${region}:${settings.awsAccountId}:repository/${service}`,
+        ),
         {
           Sid: 'ReadOwnSecrets',
           Effect: 'Allow',
