@@ -32,6 +32,7 @@ function completeProductionEnv(): Record<string, string> {
     AUTH_GITHUB_CLIENT_SECRET: 'test-client-secret',
     ARGOCD_URL: 'https://argocd.example.test',
     ARGOCD_TOKEN: 'test-argocd-token',
+    ARGOCD_WEBHOOK_SECRET: 'test-argocd-webhook-secret',
     AWS_ACCOUNT_ID: '123456789012',
     AWS_REGION: 'eu-west-1',
     ECR_REGISTRY: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',

@@ -64,7 +64,11 @@ function completeProduction(): Record<string, any> {
         region: 'eu-west-1',
         ecrRegistry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       },
-      argocd: { url: 'https://argocd.example.com', token: 't' },
+      argocd: {
+        url: 'https://argocd.example.com',
+        token: 't',
+        webhook: { secret: 'argocd-webhook-secret' },
+      },
       kubernetes: {
         url: 'https://k8s.example.com',
         token: 't',
@@ -305,6 +309,11 @@ describe('validate', () => {
     expect(validate(new ConfigReader(local), { mode: 'local' })).toEqual([]);
   });
 
+  it('needs no webhook secret when the webhook is off (ArgoCD polls)', () => {
+    const config = withKey(completeProduction(), 'goldenPath.argocd.webhook', false);
+    expect(production(config)).toEqual([]);
+  });
+
   it.each([
     ['auth.providers.github.production.clientId', 'AUTH_GITHUB_CLIENT_ID'],
     [
@@ -317,6 +326,7 @@ describe('validate', () => {
     ['goldenPath.gitlab.gitopsGroup', 'GITLAB_GITOPS_GROUP'],
     ['goldenPath.argocd.url', 'ARGOCD_URL'],
     ['goldenPath.argocd.token', 'ARGOCD_TOKEN'],
+    ['goldenPath.argocd.webhook.secret', 'ARGOCD_WEBHOOK_SECRET'],
     ['goldenPath.aws.accountId', 'AWS_ACCOUNT_ID'],
     ['goldenPath.aws.region', 'AWS_REGION'],
     ['goldenPath.aws.ecrRegistry', 'ECR_REGISTRY'],

@@ -388,6 +388,18 @@ function productionProblems(
       );
     }
   }
+  // The push webhook (on unless `false`): without a secret ArgoCD accepts a
+  // refresh from anyone who can reach it.
+  if (
+    config.getOptional('goldenPath.argocd.webhook') !== false &&
+    !str(config, 'goldenPath.argocd.webhook.secret')
+  ) {
+    add(
+      'goldenPath.argocd.webhook.secret',
+      "is missing: the secret each GitOps repository's push webhook sends to ArgoCD (webhook.gitlab.secret in argocd-secret); or set goldenPath.argocd.webhook: false to let ArgoCD poll",
+      'ARGOCD_WEBHOOK_SECRET',
+    );
+  }
   if (
     config.getOptional('backend.auth.dangerouslyDisableDefaultAuthPolicy') ===
     true
