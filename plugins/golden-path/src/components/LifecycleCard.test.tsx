@@ -7,6 +7,7 @@ import {
   LIFECYCLE_ACTION_ANNOTATION,
   RUN_MARKER_KEY,
   serviceDecommissionPermission,
+  serviceUpgradePermission,
 } from '@internal/plugin-golden-path-common';
 import { screen, within } from '@testing-library/react';
 import { isGoldenPathService } from '../filters';
@@ -37,6 +38,16 @@ const decommissionTemplate: Entity = {
   spec: {},
 };
 
+const upgradeTemplate: Entity = {
+  apiVersion: 'scaffolder.backstage.io/v1beta3',
+  kind: 'Template',
+  metadata: {
+    name: 'upgrade-services',
+    annotations: { [LIFECYCLE_ACTION_ANNOTATION]: 'upgrade' },
+  },
+  spec: {},
+};
+
 const otherTemplate: Entity = {
   apiVersion: 'scaffolder.backstage.io/v1beta3',
   kind: 'Template',
@@ -50,12 +61,18 @@ const otherTemplate: Entity = {
  */
 let serial = 0;
 
-function render(opts: { allowed: boolean; templates?: Entity[] }) {
+function render(opts: {
+  allowed: boolean;
+  upgrade?: boolean;
+  templates?: Entity[];
+}) {
   const name = `payments-api-${++serial}`;
   const subject = { ...service, metadata: { ...service.metadata, name } };
   const permission = mockApis.permission({
     authorize: req =>
-      req.permission.name === serviceDecommissionPermission.name && opts.allowed
+      (req.permission.name === serviceDecommissionPermission.name &&
+        opts.allowed) ||
+      (req.permission.name === serviceUpgradePermission.name && opts.upgrade)
         ? AuthorizeResult.ALLOW
         : AuthorizeResult.DENY,
   });
@@ -67,7 +84,11 @@ function render(opts: { allowed: boolean; templates?: Entity[] }) {
       apis: [
         permission,
         catalogApiMock({
-          entities: opts.templates ?? [decommissionTemplate, otherTemplate],
+          entities: opts.templates ?? [
+            decommissionTemplate,
+            upgradeTemplate,
+            otherTemplate,
+          ],
         }),
       ],
     },
@@ -97,6 +118,35 @@ describe('LifecycleCard', () => {
     ).toBeInTheDocument();
     expect(
       within(card).queryByRole('button', { name: 'Decommission' }),
+    ).not.toBeInTheDocument();
+  });
+
+  it('offers Upgrade to a user the policy allows, opening the upgrade template for this one service', async () => {
+    const { name } = render({ allowed: false, upgrade: true });
+    const card = await screen.findByTestId('lifecycle-card');
+    const button = await within(card).findByRole('button', { name: 'Upgrade' });
+    const href = new URL(button.getAttribute('href')!, 'http://app.test');
+    expect(href.pathname).toBe('/create/templates/default/upgrade-services');
+    expect(JSON.parse(href.searchParams.get('formData')!)).toEqual({
+      scope: 'one',
+      name,
+    });
+    // Each action asks the policy for its own permission.
+    expect(
+      within(card).queryByRole('button', { name: 'Decommission' }),
+    ).not.toBeInTheDocument();
+  });
+
+  it('does not offer Upgrade to anyone else, and says who may', async () => {
+    const { name } = render({ allowed: true, upgrade: false });
+    const card = await screen.findByTestId('lifecycle-card');
+    expect(
+      await within(card).findByText(
+        `Only the owners of ${name} (group:default/team-payments) and platform admins can upgrade it.`,
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(card).queryByRole('button', { name: 'Upgrade' }),
     ).not.toBeInTheDocument();
   });
 

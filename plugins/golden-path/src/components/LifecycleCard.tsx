@@ -6,6 +6,7 @@ import { usePermission } from '@backstage/plugin-permission-react';
 import {
   LIFECYCLE_ACTION_ANNOTATION,
   serviceDecommissionPermission,
+  serviceUpgradePermission,
 } from '@internal/plugin-golden-path-common';
 import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
@@ -54,58 +55,92 @@ function ownerOf(entity: Entity): string | undefined {
 }
 
 /**
- * What can be done with the service as a whole. Today: Decommission, shown
- * only to those the permission policy allows (the service's owners and
- * platform admins), and opening the "Decommission a service" template with
- * the name filled in; the template asks for it again and does the work.
+ * One lifecycle action: a button that opens the template annotated for it
+ * with `values` filled in, shown only to those the permission policy allows
+ * (`who` says who may, to everyone else).
+ */
+function LifecycleAction(props: {
+  action: 'upgrade' | 'decommission';
+  label: string;
+  /** A permission on the service's catalog entity (both are ResourcePermission<'catalog-entity'>). */
+  permission: typeof serviceUpgradePermission;
+  values: Record<string, unknown>;
+  who: string;
+  color: 'primary' | 'secondary';
+}) {
+  const { entity } = useEntity();
+  const permission = usePermission({
+    permission: props.permission,
+    resourceRef: stringifyEntityRef(entity),
+  });
+  const template = useLifecycleTemplate(props.action);
+  const href = useTemplateFormLink(template.value, props.values);
+
+  if (permission.loading || template.loading) return <Progress />;
+  if (!permission.allowed) {
+    return (
+      <Typography variant="body2" color="textSecondary" paragraph>
+        {props.who}
+      </Typography>
+    );
+  }
+  if (!href) {
+    return (
+      <Typography variant="body2" color="textSecondary" paragraph>
+        {`No ${props.action} template is registered in the catalog.`}
+      </Typography>
+    );
+  }
+  return (
+    <LinkButton to={href} variant="outlined" color={props.color}>
+      {props.label}
+    </LinkButton>
+  );
+}
+
+/**
+ * What can be done with the service as a whole: Upgrade (re-render its
+ * GitOps repository with the current golden path, as a merge request) and
+ * Decommission, each shown only to those the permission policy allows (the
+ * service's owners and platform admins) and opening its template with the
+ * name filled in; the templates do the work.
  */
 export function LifecycleCard() {
   const { entity } = useEntity();
-  const entityRef = stringifyEntityRef(entity);
   const name = entity.metadata.name;
-  const permission = usePermission({
-    permission: serviceDecommissionPermission,
-    resourceRef: entityRef,
-  });
-  const template = useLifecycleTemplate('decommission');
-  const href = useTemplateFormLink(template.value, { name });
   const owner = ownerOf(entity);
-
-  let action;
-  if (permission.loading || template.loading) {
-    action = <Progress />;
-  } else if (!permission.allowed) {
-    action = (
-      <Typography variant="body2" color="textSecondary">
-        {`Only the owners of ${name}${
-          owner ? ` (${owner})` : ''
-        } and platform admins can decommission it.`}
-      </Typography>
-    );
-  } else if (!href) {
-    action = (
-      <Typography variant="body2" color="textSecondary">
-        No decommission template is registered in the catalog.
-      </Typography>
-    );
-  } else {
-    action = (
-      <LinkButton to={href} variant="outlined" color="secondary">
-        Decommission
-      </LinkButton>
-    );
-  }
+  const owners = `the owners of ${name}${owner ? ` (${owner})` : ''} and platform admins`;
 
   return (
     <InfoCard title="Lifecycle">
       <div data-testid="lifecycle-card">
         <Typography variant="body2" paragraph>
+          Upgrade opens a merge request in {name}&apos;s GitOps repository with
+          what the current golden path renders differently; hand edits are
+          kept or shown as conflicts.
+        </Typography>
+        <LifecycleAction
+          action="upgrade"
+          label="Upgrade"
+          permission={serviceUpgradePermission}
+          values={{ scope: 'one', name }}
+          who={`Only ${owners} can upgrade it.`}
+          color="primary"
+        />
+        <Typography variant="body2" paragraph style={{ marginTop: 16 }}>
           Decommission removes what {name} runs on: its ArgoCD application and
           namespace, its image registry, its cloud credentials and its catalog
           entry. Its two repositories are archived, not deleted, so no code is
           lost.
         </Typography>
-        {action}
+        <LifecycleAction
+          action="decommission"
+          label="Decommission"
+          permission={serviceDecommissionPermission}
+          values={{ name }}
+          who={`Only ${owners} can decommission it.`}
+          color="secondary"
+        />
       </div>
     </InfoCard>
   );
