@@ -28,6 +28,8 @@ export {
   isProjectPath,
 } from './clients/GitLabPipelinesClient';
 export { KubernetesClient } from './clients/KubernetesClient';
+export type { KubernetesClientOptions } from './clients/KubernetesClient';
+export { lazyKubernetesClient } from './clients/lazyKubernetes';
 export { CatalogGateway } from './clients/CatalogGateway';
 export type { CatalogApi, CatalogLocation } from './clients/CatalogGateway';
 export * from './clients/ecr';

@@ -11,6 +11,7 @@ import {
   readAwsSettings,
   readGitLabConnection,
   readGoldenPathSettings,
+  readKubernetesSettings,
 } from './config';
 import { ArgoCdClient } from './clients/ArgoCdClient';
 import { DatabaseClients, SecretWriterApi } from './clients/databaseTypes';
@@ -20,7 +21,8 @@ import { VaultKvStore } from './clients/VaultKvStore';
 import { AwsRegistryClient } from './clients/AwsRegistryClient';
 import { GitLabClient } from './clients/GitLabClient';
 import { GitLabPipelinesClient } from './clients/GitLabPipelinesClient';
-import { KubernetesClient } from './clients/KubernetesClient';
+import { lazyKubernetesClient } from './clients/lazyKubernetes';
+import { KubernetesApi } from './clients/types';
 import { RetryPolicy } from './clients/retry';
 
 /**
@@ -51,7 +53,8 @@ export interface GoldenPathService {
   argocd(): ArgoCdClient;
   /** The ArgoCD client with {@link QUICK_READ_RETRY}, for reads a person waits for. */
   argocdQuickReads(): ArgoCdClient;
-  kubernetes(): KubernetesClient;
+  /** Loads @kubernetes/client-node on its first call, not at startup (lazyKubernetes.ts). */
+  kubernetes(): KubernetesApi;
   /**
    * The platform's PostgreSQL admin login and the secret store its
    * services' passwords go to; undefined when `goldenPath.database` is not
@@ -150,7 +153,7 @@ export const goldenPathServiceRef = createServiceRef<GoldenPathService>({
             ),
           ),
           kubernetes: once('Kubernetes (goldenPath.kubernetes)', () =>
-            KubernetesClient.fromConfig(config),
+            lazyKubernetesClient(readKubernetesSettings(config)),
           ),
           database: () => database() ?? undefined,
         };

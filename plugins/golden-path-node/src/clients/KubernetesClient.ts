@@ -11,23 +11,29 @@ import {
   NotAllowedError,
   NotFoundError,
 } from '@backstage/errors';
-import {
-  ApiException,
+import type * as ClientNode from '@kubernetes/client-node';
+import type {
   CoreV1Api,
   HttpLibrary,
   KubeConfig,
   KubernetesObjectApi,
   NetworkingV1Api,
-  PatchStrategy,
   RequestContext,
   ResponseContext,
-  SelfDecodingBody,
-  ServerConfiguration,
-  createConfiguration,
-  wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import * as clientNode from '@kubernetes/client-node';
 import { KubernetesApi, KubernetesObject } from './types';
+
+/**
+ * @kubernetes/client-node, loaded on first use (Node caches it): loading it
+ * takes about 0.8 s on a 2-core machine, nearly all that our modules added
+ * to the backend's start (`yarn bench`, footprint). Only types are imported
+ * above, so importing this file loads nothing; a backend that makes no
+ * Kubernetes call never pays for it.
+ */
+function k8s(): typeof ClientNode {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@kubernetes/client-node');
+}
 
 /** Field manager of our server-side applies. */
 export const DEFAULT_FIELD_MANAGER = 'golden-path-idp';
@@ -55,7 +61,8 @@ export interface KubernetesClientOptions {
 
 /** An HttpLibrary for the generated client that sends through `fetchFn`. */
 function fetchHttpLibrary(fetchFn: typeof fetch): HttpLibrary {
-  return wrapHttpLibrary({
+  const { ResponseContext: Response, SelfDecodingBody } = k8s();
+  return k8s().wrapHttpLibrary({
     async send(request: RequestContext): Promise<ResponseContext> {
       const init = {
         method: request.getHttpMethod(),
@@ -70,7 +77,7 @@ function fetchHttpLibrary(fetchFn: typeof fetch): HttpLibrary {
         headers[name] = value;
       });
       const data = Buffer.from(await response.arrayBuffer());
-      return new ResponseContext(
+      return new Response(
         response.status,
         headers,
         new SelfDecodingBody(Promise.resolve(data)),
@@ -80,10 +87,11 @@ function fetchHttpLibrary(fetchFn: typeof fetch): HttpLibrary {
 }
 
 type AttributeTypeMap = Array<{ name: string; baseName: string; type: string }>;
-const generatedModels = clientNode as unknown as Record<
-  string,
-  { getAttributeTypeMap?: () => AttributeTypeMap } | undefined
->;
+const generatedModels = () =>
+  k8s() as unknown as Record<
+    string,
+    { getAttributeTypeMap?: () => AttributeTypeMap } | undefined
+  >;
 
 /**
  * `data` (wire format) in the shape of the generated model `type`. The
@@ -98,7 +106,7 @@ function toModel(data: unknown, type: string): unknown {
   if (array) {
     return Array.isArray(data) ? data.map(d => toModel(d, array[1])) : data;
   }
-  const attributes = generatedModels[type]?.getAttributeTypeMap?.();
+  const attributes = generatedModels()[type]?.getAttributeTypeMap?.();
   if (!attributes || typeof data !== 'object' || Array.isArray(data)) {
     return data;
   }
@@ -118,7 +126,7 @@ function forSerializer(object: KubernetesObject): KubernetesObject {
   const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${object.kind}`;
   // Only core groups have generated models; a CRD kind could share a name.
   const builtIn = group === '' || !group.includes('.') || group.endsWith('.k8s.io');
-  if (!builtIn || !generatedModels[type]?.getAttributeTypeMap) {
+  if (!builtIn || !generatedModels()[type]?.getAttributeTypeMap) {
     return structuredClone(object);
   }
   return toModel(structuredClone(object), type) as KubernetesObject;
@@ -189,7 +197,7 @@ export class KubernetesClient implements KubernetesApi {
     options: Omit<KubernetesClientOptions, 'kc'> = {},
   ): KubernetesClient {
     const name = 'golden-path';
-    const kc = new KubeConfig();
+    const kc = new (k8s().KubeConfig)();
     kc.loadFromOptions({
       clusters: [
         {
@@ -213,6 +221,13 @@ export class KubernetesClient implements KubernetesApi {
     const timeoutMs =
       options.requestTimeoutMs ?? DEFAULT_KUBERNETES_REQUEST_TIMEOUT_MS;
     // What kc.makeApiClient builds, plus a timeout and an optional fetch.
+    const {
+      createConfiguration,
+      ServerConfiguration,
+      KubernetesObjectApi: ObjectApi,
+      CoreV1Api: CoreApi,
+      NetworkingV1Api: NetworkingApi,
+    } = k8s();
     const configuration = createConfiguration({
       baseServer: new ServerConfiguration(
         cluster.server.replace(/\/+$/, ''),
@@ -230,9 +245,9 @@ export class KubernetesClient implements KubernetesApi {
         },
       ],
     });
-    this.objects = new KubernetesObjectApi(configuration);
-    this.core = new CoreV1Api(configuration);
-    this.networking = new NetworkingV1Api(configuration);
+    this.objects = new ObjectApi(configuration);
+    this.core = new CoreApi(configuration);
+    this.networking = new NetworkingApi(configuration);
     this.fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;
     this.token = kc.getCurrentUser()?.token;
   }
@@ -253,7 +268,7 @@ export class KubernetesClient implements KubernetesApi {
           undefined,
           this.fieldManager,
           true,
-          PatchStrategy.ServerSideApply,
+          k8s().PatchStrategy.ServerSideApply,
         );
       } catch (err) {
         throw this.mapError(err, `applying ${describeObject(object)}`);
@@ -356,7 +371,7 @@ export class KubernetesClient implements KubernetesApi {
 
   /** The one place where failures become Backstage errors. */
   private mapError(err: unknown, action: string): Error {
-    const code = err instanceof ApiException ? Number(err.code) : undefined;
+    const code = err instanceof k8s().ApiException ? Number((err as ClientNode.ApiException<unknown>).code) : undefined;
     // The library's own message quotes body and headers; keep the cause only if it is token-free.
     const cause =
       this.token &&
@@ -368,7 +383,7 @@ export class KubernetesClient implements KubernetesApi {
       return new ForwardedError(`Kubernetes: ${action} failed`, cause);
     }
     let detail = this.redact(
-      statusMessage((err as ApiException<unknown>).body),
+      statusMessage((err as ClientNode.ApiException<unknown>).body),
     );
     if (detail.length > MAX_DETAIL_LENGTH)
       detail = `${detail.slice(0, MAX_DETAIL_LENGTH)}…`;
