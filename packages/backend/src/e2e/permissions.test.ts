@@ -114,6 +114,14 @@ describe('the permission policy, through real HTTP', () => {
       ['ArgoCD card of another team’s service', async s => (await as[s](`/api/golden-path/argocd/application?entityRef=${encodeURIComponent(other[s].ref)}`)).status],
       ['pipeline card of another team’s service', async s => (await as[s](`/api/golden-path/gitlab/pipelines/latest?entityRef=${encodeURIComponent(other[s].ref)}`)).status],
       ['list runs needing attention', async s => (await as[s]('/api/scaffolder/golden-path/runs')).status],
+      // The task list is filtered, not refused: 200 when another user's task
+      // is in it, 403 (for the matrix) when the list leaves it out.
+      ['see a task of another user in the task list', async s => {
+        const res = await as[s]('/api/scaffolder/v2/tasks?limit=1000');
+        if (!res.ok) return res.status;
+        const { tasks } = await res.json();
+        return tasks.some((t: { id: string }) => t.id === other[s].task) ? 200 : 403;
+      }],
     ];
 
     const allowed = (status: number) => status < 400 || status === 404 || status === 400 || status === 409 || status === 422;
@@ -131,6 +139,7 @@ describe('the permission policy, through real HTTP', () => {
       'ArgoCD card of another team’s service': { devA: true, devB: true, admin: true, none: false },
       'pipeline card of another team’s service': { devA: true, devB: true, admin: true, none: false },
       'list runs needing attention': { devA: false, devB: false, admin: true, none: false },
+      'see a task of another user in the task list': { devA: false, devB: false, admin: true, none: false },
     };
 
     const subjects: Subject[] = ['devA', 'devB', 'admin', 'none'];
