@@ -180,18 +180,34 @@ export function renderCiTrustPolicy(
   names: Pick<DerivedNames, 'appRepoPath'>,
 ): TrustPolicyDocument {
   const issuer = gitlabIssuerHost(settings);
+  return webIdentityTrust(settings, 'GitLabDefaultBranchPipelines', issuer, {
+    aud: settings.gitlabOidcAudience,
+    sub: ciTokenSubject(names),
+  });
+}
+
+/**
+ * A trust policy that lets exactly one OIDC identity assume the role: a
+ * token of `provider` whose `aud` and `sub` equal the given values.
+ */
+function webIdentityTrust(
+  settings: PlatformSettings,
+  sid: string,
+  provider: string,
+  claims: { aud: string; sub: string },
+): TrustPolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'GitLabDefaultBranchPipelines',
+        Sid: sid,
         Effect: 'Allow',
-        Principal: { Federated: oidcProviderArn(settings, issuer) },
+        Principal: { Federated: oidcProviderArn(settings, provider) },
         Action: [WEB_IDENTITY_ACTION],
         Condition: {
           StringEquals: {
-            [`${issuer}:aud`]: settings.gitlabOidcAudience,
-            [`${issuer}:sub`]: ciTokenSubject(names),
+            [`${provider}:aud`]: claims.aud,
+            [`${provider}:sub`]: claims.sub,
           },
         },
       },
@@ -225,23 +241,10 @@ export function renderSecretsTrustPolicy(
   name: string,
 ): TrustPolicyDocument {
   const provider = clusterOidcProvider(settings);
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'SecretStoreServiceAccount',
-        Effect: 'Allow',
-        Principal: { Federated: oidcProviderArn(settings, provider) },
-        Action: [WEB_IDENTITY_ACTION],
-        Condition: {
-          StringEquals: {
-            [`${provider}:aud`]: EKS_STS_AUDIENCE,
-            [`${provider}:sub`]: `system:serviceaccount:${name}:${secretsServiceAccountName(name)}`,
-          },
-        },
-      },
-    ],
-  };
+  return webIdentityTrust(settings, 'SecretStoreServiceAccount', provider, {
+    aud: EKS_STS_AUDIENCE,
+    sub: `system:serviceaccount:${name}:${secretsServiceAccountName(name)}`,
+  });
 }
 
 /** `arn:<partition>:secretsmanager:<region>:<account>:secret:<path>` */
