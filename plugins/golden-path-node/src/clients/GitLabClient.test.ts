@@ -397,7 +397,7 @@ describe('GitLabClient', () => {
   });
 
   describe('setVariable, hidden', () => {
-    const value = 'glpat-aAbBcCdDeEfFgGhH1234';
+    const value = 'testOnlyNotAToken0123456789';
 
     it('creates a masked and hidden variable', async () => {
       const project = fake.addProject({ groupPath: 'apps', name: 'payments-api' });

@@ -332,7 +332,7 @@ true`;
 
       it('uses a static key only when there is no role', () => {
         expect(
-          login({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' }),
+          login({ AWS_ACCESS_KEY_ID: 'TESTACCESSKEYID00001', AWS_SECRET_ACCESS_KEY: 'x' }),
         ).toMatchObject({ status: 0, file: '', session: '' });
       });
 
