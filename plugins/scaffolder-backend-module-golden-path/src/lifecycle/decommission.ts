@@ -22,7 +22,7 @@ import {
   topologicalOrder,
 } from '../saga/engine';
 import { RunRecord, RunStore, StepRecord } from '../saga/RunStore';
-import { isTransient } from '../saga/transient';
+import { retryTransient } from '../saga/transient';
 import { StepClients, serviceSteps } from '../steps';
 import { DecommissionAuthorizer } from './authorize';
 import {
@@ -109,35 +109,6 @@ export interface DecommissionContext {
 }
 
 const errorMessage = (e: unknown) => (isError(e) ? e.message : String(e));
-
-/**
- * Runs one step again while it fails transiently (a dropped connection, 429,
- * 502-504; see the saga's isTransient), as the saga engine does for Create:
- * every attempt re-reads the resource first, so nothing is removed twice.
- */
-async function retryTransient<T>(
-  logger: LoggerService,
-  what: string,
-  attempt: () => Promise<T>,
-  attempts = 4,
-): Promise<T> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (n >= attempts || !isTransient(error)) throw error;
-      const delay = Math.round(250 * 2 ** n * (0.5 + Math.random() / 2));
-      logger.warn(
-        `${what}: ${errorMessage(
-          error,
-        )} (transient); trying again in ${delay} ms, attempt ${
-          n + 1
-        } of ${attempts}`,
-      );
-      await new Promise(r => setTimeout(r, delay));
-    }
-  }
-}
 
 /** Drops the files: an undo needs names and objects, not repository content. */
 function withoutFiles(plan: ServicePlan): ServicePlan {
@@ -585,7 +556,7 @@ export class ServiceDecommissions {
         }
         try {
           await store.setStep(run.taskId, step.id, 'started');
-          let outcome = await retryTransient(ctx.logger, step.title, () =>
+          let outcome = await retryTransient({ logger: ctx.logger, what: step.title }, () =>
             this.decommissionStep(step, target, {
               dryRun: false,
               repositories: plan.repositories,

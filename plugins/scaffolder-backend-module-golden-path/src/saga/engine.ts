@@ -7,7 +7,7 @@ import {
 } from '@backstage/errors';
 import { JsonValue } from '@backstage/types';
 import { RunRecord, RunState, RunStore, StepRecord } from './RunStore';
-import { isTransient } from './transient';
+import { retryTransient } from './transient';
 
 /**
  * The small saga engine: steps declared as data, run as a DAG (every step
@@ -163,6 +163,19 @@ export class SagaEngine {
   dispose(): void {
     this.#heartbeats.forEach(timer => clearInterval(timer));
     this.#heartbeats.clear();
+  }
+
+  /** {@link retryTransient} with this engine's attempts, sleep and the run's logger. */
+  private retry<T>(ctx: StepContext<unknown>, what: string, attempt: () => Promise<T>) {
+    return retryTransient(
+      {
+        logger: ctx.logger,
+        what,
+        attempts: this.options.transientAttempts,
+        sleep: ms => this.sleep(ms),
+      },
+      attempt,
+    );
   }
 
   private sleep(ms: number) {
@@ -329,31 +342,6 @@ export class SagaEngine {
     }
   }
 
-  /**
-   * Runs `attempt` again while it fails transiently (see {@link isTransient}),
-   * with exponential backoff and jitter; any other failure, or the last
-   * attempt's, is thrown.
-   */
-  private async retryTransient<T>(
-    ctx: StepContext<unknown>,
-    what: string,
-    attempt: () => Promise<T>,
-  ): Promise<T> {
-    const attempts = this.options.transientAttempts ?? 4;
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (n >= attempts || !isTransient(error)) throw error;
-        const delay = Math.round((250 * 2 ** n) * (0.5 + Math.random() / 2));
-        ctx.logger.warn(
-          `${what}: ${toError(error).message} (transient); trying again in ${delay} ms, attempt ${n + 1} of ${attempts}`,
-        );
-        await this.sleep(delay);
-      }
-    }
-  }
-
   private async runStep<P>(
     ctx: StepContext<P>,
     step: SagaStep<P>,
@@ -366,7 +354,7 @@ export class SagaEngine {
       if (dep in results) deps[dep] = results[dep];
     }
     let found: unknown;
-    const result = await this.retryTransient(ctx, step.title, async () => {
+    const result = await this.retry(ctx, step.title, async () => {
       // Re-read on every attempt: a failed attempt may have made it.
       found = undefined;
       if (step.find) {
@@ -440,7 +428,7 @@ export class SagaEngine {
         return { state: 'undone', acted: false };
       }
       const undo = step.undo;
-      const outcome = await this.retryTransient(ctx, `Rolling back ${step.title}`, async () => {
+      const outcome = await this.retry(ctx, `Rolling back ${step.title}`, async () => {
         let found: unknown;
         if (step.find) {
           found = await step.find(ctx);

@@ -1,3 +1,5 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+
 /**
  * Whether a failure is worth trying again: the request may never have
  * reached the system (a connection reset or refused, a kept-alive socket the
@@ -23,4 +25,36 @@ export function isTransient(error: unknown): boolean {
     current = e.cause;
   }
   return false;
+}
+
+/**
+ * Runs `attempt` again while it fails transiently (see {@link isTransient}),
+ * with exponential backoff and jitter, logging each retry; any other
+ * failure, or the last attempt's, is thrown. Every attempt must re-read
+ * what it acts on, so nothing is done twice.
+ */
+export async function retryTransient<T>(
+  opts: {
+    logger: LoggerService;
+    what: string;
+    attempts?: number;
+    sleep?: (ms: number) => Promise<void>;
+  },
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const attempts = opts.attempts ?? 4;
+  const sleep = opts.sleep ?? (ms => new Promise<void>(r => setTimeout(r, ms)));
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= attempts || !isTransient(error)) throw error;
+      const delay = Math.round(250 * 2 ** n * (0.5 + Math.random() / 2));
+      const message = error instanceof Error ? error.message : String(error);
+      opts.logger.warn(
+        `${opts.what}: ${message} (transient); trying again in ${delay} ms, attempt ${n + 1} of ${attempts}`,
+      );
+      await sleep(delay);
+    }
+  }
 }
