@@ -11,7 +11,8 @@ import {
 import { JsonValue } from '@backstage/types';
 import { GitLabProject } from '@internal/plugin-golden-path-node';
 import { newRunMarker } from '../actions/runs';
-import { ServicePlan, planService } from '../plan/ServicePlan';
+import { ServicePlan, catalogInfoUrlOf, planService } from '../plan/ServicePlan';
+import { renderContext } from '../render/context';
 import { assertServiceName } from '../render/input';
 import { PlatformSettings } from '../render/types';
 import {
@@ -208,14 +209,11 @@ export class ServiceDecommissions {
 
   /** `component:default/<name>` and the catalog-info URL, derived from the name alone. */
   private namesOf(name: string) {
-    const plan = planService(
-      this.opts.settings,
-      { name, owner: '' },
-      { marker: 'names-only', now: this.now() },
-    );
+    // The names only: no manifests rendered.
+    const { names } = renderContext(this.opts.settings, { name, owner: '' });
     return {
-      entityRef: `component:default/${plan.names.namespace}`,
-      catalogInfoUrl: plan.catalogInfoUrl,
+      entityRef: `component:default/${names.namespace}`,
+      catalogInfoUrl: catalogInfoUrlOf(names),
     };
   }
 

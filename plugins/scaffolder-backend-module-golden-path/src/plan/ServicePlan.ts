@@ -178,6 +178,11 @@ export function stampCatalogInfo(content: string, marker: string): string {
   return doc.toString();
 }
 
+/** Where the service's catalog-info.yaml lives (the catalog location Create registers). */
+export function catalogInfoUrlOf(names: Pick<RenderContext['names'], 'appRepoWebUrl'>): string {
+  return `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`;
+}
+
 /**
  * Resolves an action's input into the plan. Pure: the app's files, the
  * marker and the clock come in as arguments. Throws InputError naming the
@@ -241,7 +246,7 @@ export function planService(
           { key: 'AWS_DEFAULT_REGION', value: settings.awsRegion },
         ]
       : [],
-    catalogInfoUrl: `${names.appRepoWebUrl}/-/blob/main/catalog-info.yaml`,
+    catalogInfoUrl: catalogInfoUrlOf(names),
     app: { files: appFiles },
     gitops: { files: gitopsFiles },
     namespaceBundle: renderNamespaceBundle(ctx),
