@@ -133,21 +133,17 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
     projectId: number,
     variable: GitLabVariableRef,
   ): Promise<void> {
-    try {
-      // The scope goes in the query string (gitbeaker would send it as a
-      // DELETE body, which proxies may drop): without it GitLab removes
-      // whichever variable of that key it finds first.
-      await this.api.requester.delete(
-        `projects/${projectId}/variables/${encodeURIComponent(variable.key)}`,
-        { searchParams: { filter: { environmentScope: variable.environmentScope } } },
-      );
-    } catch (error) {
-      const mapped = this.toBackstageError(
-        error,
-        `remove CI/CD variable ${variable.key} of project ${projectId}`,
-      );
-      if (!(mapped instanceof NotFoundError)) throw mapped;
-    }
+    // The scope goes in the query string (gitbeaker would send it as a
+    // DELETE body, which proxies may drop): without it GitLab removes
+    // whichever variable of that key it finds first.
+    await this.removeOrGone(
+      `remove CI/CD variable ${variable.key} of project ${projectId}`,
+      () =>
+        this.api.requester.delete(
+          `projects/${projectId}/variables/${encodeURIComponent(variable.key)}`,
+          { searchParams: { filter: { environmentScope: variable.environmentScope } } },
+        ),
+    );
   }
 
   async listActiveProjectAccessTokens(
@@ -175,15 +171,10 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
     projectId: number,
     tokenId: number,
   ): Promise<void> {
-    try {
-      await this.api.ProjectAccessTokens.revoke(projectId, tokenId);
-    } catch (error) {
-      const mapped = this.toBackstageError(
-        error,
-        `revoke access token ${tokenId} of project ${projectId}`,
-      );
-      if (!(mapped instanceof NotFoundError)) throw mapped;
-    }
+    await this.removeOrGone(
+      `revoke access token ${tokenId} of project ${projectId}`,
+      () => this.api.ProjectAccessTokens.revoke(projectId, tokenId),
+    );
   }
 
   async archiveProject(projectId: number): Promise<void> {
@@ -497,12 +488,10 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
   }
 
   async deleteHook(projectId: number, hookId: number): Promise<void> {
-    try {
-      await this.api.ProjectHooks.remove(projectId, hookId);
-    } catch (error) {
-      const mapped = this.toBackstageError(error, `remove webhook ${hookId} of project ${projectId}`);
-      if (!(mapped instanceof NotFoundError)) throw mapped;
-    }
+    await this.removeOrGone(
+      `remove webhook ${hookId} of project ${projectId}`,
+      () => this.api.ProjectHooks.remove(projectId, hookId),
+    );
   }
 
   /** Paths of all files on `branch`; empty for an empty repository or a missing branch. */
@@ -528,6 +517,16 @@ export class GitLabClient implements GitLabApi, GitLabChangesApi {
         return new Set();
       }
       throw mapped;
+    }
+  }
+
+  /** Runs a removal; a 404 counts as done (already removed). */
+  private async removeOrGone(what: string, remove: () => Promise<unknown>): Promise<void> {
+    try {
+      await remove();
+    } catch (error) {
+      const mapped = this.toBackstageError(error, what);
+      if (!(mapped instanceof NotFoundError)) throw mapped;
     }
   }
 
