@@ -1,7 +1,11 @@
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { InfoCard, LinkButton, Progress } from '@backstage/core-components';
 import { useApi, useRouteRef } from '@backstage/frontend-plugin-api';
-import { catalogApiRef, useEntity } from '@backstage/plugin-catalog-react';
+import {
+  CATALOG_FILTER_EXISTS,
+  catalogApiRef,
+  useEntity,
+} from '@backstage/plugin-catalog-react';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   LIFECYCLE_ACTION_ANNOTATION,
@@ -12,30 +16,44 @@ import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
 import { scaffolderTemplateRouteRef } from '../routes';
 
-/** The template that performs `action` on a service, found by its annotation. */
-export function useLifecycleTemplate(action: string) {
+type TemplateRef = { namespace: string; name: string };
+
+/**
+ * The lifecycle templates, by the action their annotation names
+ * (`decommission`, `upgrade`), read with one catalog query for the card.
+ */
+export function useLifecycleTemplates() {
   const catalogApi = useApi(catalogApiRef);
   return useAsync(async () => {
     const { items } = await catalogApi.getEntities({
       filter: {
         kind: 'Template',
-        [`metadata.annotations.${LIFECYCLE_ACTION_ANNOTATION}`]: action,
+        [`metadata.annotations.${LIFECYCLE_ACTION_ANNOTATION}`]:
+          CATALOG_FILTER_EXISTS,
       },
-      fields: ['metadata.name', 'metadata.namespace'],
+      fields: [
+        'metadata.name',
+        'metadata.namespace',
+        `metadata.annotations.${LIFECYCLE_ACTION_ANNOTATION}`,
+      ],
     });
-    const [template] = items;
-    return template
-      ? {
-          namespace: template.metadata.namespace ?? 'default',
-          name: template.metadata.name,
-        }
-      : undefined;
-  }, [catalogApi, action]);
+    const byAction = new Map<string, TemplateRef>();
+    for (const t of items) {
+      const action = t.metadata.annotations?.[LIFECYCLE_ACTION_ANNOTATION];
+      if (action && !byAction.has(action)) {
+        byAction.set(action, {
+          namespace: t.metadata.namespace ?? 'default',
+          name: t.metadata.name,
+        });
+      }
+    }
+    return byAction;
+  }, [catalogApi]);
 }
 
 /** The template's form with `values` filled in. */
 export function useTemplateFormLink(
-  template: { namespace: string; name: string } | undefined,
+  template: TemplateRef | undefined,
   values: Record<string, unknown>,
 ): string | undefined {
   const templateRoute = useRouteRef(scaffolderTemplateRouteRef);
@@ -67,16 +85,19 @@ function LifecycleAction(props: {
   values: Record<string, unknown>;
   who: string;
   color: 'primary' | 'secondary';
+  templates: { loading: boolean; value?: Map<string, TemplateRef> };
 }) {
   const { entity } = useEntity();
   const permission = usePermission({
     permission: props.permission,
     resourceRef: stringifyEntityRef(entity),
   });
-  const template = useLifecycleTemplate(props.action);
-  const href = useTemplateFormLink(template.value, props.values);
+  const href = useTemplateFormLink(
+    props.templates.value?.get(props.action),
+    props.values,
+  );
 
-  if (permission.loading || template.loading) return <Progress />;
+  if (permission.loading || props.templates.loading) return <Progress />;
   if (!permission.allowed) {
     return (
       <Typography variant="body2" color="textSecondary" paragraph>
@@ -110,6 +131,7 @@ export function LifecycleCard() {
   const name = entity.metadata.name;
   const owner = ownerOf(entity);
   const owners = `the owners of ${name}${owner ? ` (${owner})` : ''} and platform admins`;
+  const templates = useLifecycleTemplates();
 
   return (
     <InfoCard title="Lifecycle">
@@ -126,6 +148,7 @@ export function LifecycleCard() {
           values={{ scope: 'one', name }}
           who={`Only ${owners} can upgrade it.`}
           color="primary"
+          templates={templates}
         />
         <Typography variant="body2" paragraph style={{ marginTop: 16 }}>
           Decommission removes what {name} runs on: its ArgoCD application and
@@ -140,6 +163,7 @@ export function LifecycleCard() {
           values={{ name }}
           who={`Only ${owners} can decommission it.`}
           color="secondary"
+          templates={templates}
         />
       </div>
     </InfoCard>
